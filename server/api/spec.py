@@ -1,0 +1,272 @@
+"""Routes that declare themselves: policy, request and response models, and so the OpenAPI document.
+
+`Api.route` wraps a view so that it authenticates per its policy, parses the JSON body and the
+query string into pydantic models (a bad one is a 422 naming the field), and serialises what
+the view returns. The same declaration becomes the route's entry in `/api/v1/openapi.json`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, Response, json, request
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+
+from server.api.policy import Audience, Policy, declare, enforce
+from server.api.problems import validation_failed
+from server.errors import BadRequest
+
+JSON = "application/json"
+
+
+@dataclass
+class Operation:
+    method: str
+    path: str  # OpenAPI form: /screens/{screen_id}
+    endpoint: str
+    summary: str
+    policy: Policy
+    tag: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    list_response: bool = False
+    path_params: dict[str, str] = field(default_factory=dict)  # name -> "integer" | "string"
+    extra_responses: dict[int, str] = field(default_factory=dict)
+    raw_body: str | None = None  # media type of a non-JSON body (uploads)
+    raw_response: str | None = None
+
+
+_CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def _openapi_path(rule: str) -> tuple[str, dict[str, str]]:
+    params: dict[str, str] = {}
+
+    def repl(m: re.Match[str]) -> str:
+        params[m.group(2)] = "integer" if m.group(1) == "int" else "string"
+        return "{" + m.group(2) + "}"
+
+    return _CONVERTER.sub(repl, rule), params
+
+
+class Api:
+    """A registry of declared operations under one URL prefix."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.operations: list[Operation] = []
+
+    def route(
+        self,
+        bp: Blueprint,
+        rule: str,
+        method: str,
+        *,
+        policy: Policy,
+        summary: str,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        list_response: bool = False,
+        extra_responses: dict[int, str] | None = None,
+        raw_body: str | None = None,
+        raw_response: str | None = None,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        bp_prefix = bp.url_prefix or ""
+        path, params = _openapi_path(self.prefix + bp_prefix + rule)
+
+        def register(view: Callable[..., Any]) -> Callable[..., Any]:
+            op = Operation(
+                method=method.lower(),
+                path=path.removeprefix(self.prefix) if path.startswith(self.prefix) else path,
+                endpoint=f"{bp.name}.{view.__name__}",
+                summary=summary,
+                policy=policy,
+                tag=bp.name,
+                body=body,
+                query=query,
+                response=response,
+                status=status,
+                list_response=list_response,
+                path_params=params,
+                extra_responses=dict(extra_responses or {}),
+                raw_body=raw_body,
+                raw_response=raw_response,
+            )
+            self.operations.append(op)
+
+            @functools.wraps(view)
+            def wrapper(**kwargs: Any) -> Any:
+                enforce(policy)
+                if body is not None:
+                    kwargs["body"] = _parse_body(body)
+                if query is not None:
+                    kwargs["query"] = _parse_query(query)
+                result = view(**kwargs)
+                return _respond(result, status)
+
+            declare(policy)(wrapper)
+            bp.add_url_rule(rule, view.__name__, wrapper, methods=[method])
+            return wrapper
+
+        return register
+
+
+def _parse_body(model: type[BaseModel]) -> BaseModel:
+    if not request.is_json:
+        raise BadRequest("send a JSON body with Content-Type: application/json")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise BadRequest("the body is not valid JSON")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_failed(exc, "body") from None
+
+
+def _parse_query(model: type[BaseModel]) -> BaseModel:
+    raw: dict[str, Any] = {}
+    for key in request.args:
+        values = request.args.getlist(key)
+        raw[key] = values if len(values) > 1 else values[0]
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise validation_failed(exc, "query") from None
+
+
+def _respond(result: Any, status: int) -> Any:
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(status=204 if status == 200 else status)
+    if isinstance(result, BaseModel):
+        payload: Any = result.model_dump(mode="json")
+    elif isinstance(result, list):
+        payload = [r.model_dump(mode="json") if isinstance(r, BaseModel) else r for r in result]
+    else:
+        payload = result
+    return Response(json.dumps(payload), status=status, mimetype=JSON)
+
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "reason"],
+                "properties": {"field": {"type": "string"}, "reason": {"type": "string"}},
+            },
+        },
+    },
+}
+COMMON_ERRORS = {
+    400: "Malformed request",
+    404: "Not found (or outside your organisations)",
+    405: "Method not allowed",
+    413: "Request too large",
+    422: "Invalid input; `errors` names each field",
+    503: "Overloaded or the database is unavailable; see Retry-After",
+}
+
+
+def openapi_document(api: Api, title: str, version: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of every declared operation."""
+    models: set[type[BaseModel]] = set()
+    for op in api.operations:
+        models.update(m for m in (op.body, op.response) if m is not None)
+    _, top = models_json_schema(
+        [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
+        ref_template="#/components/schemas/{model}",
+    )
+    schemas: dict[str, Any] = dict(top.get("$defs", {}))
+    schemas["Problem"] = PROBLEM_SCHEMA
+
+    paths: dict[str, dict[str, Any]] = {}
+    for op in api.operations:
+        item = paths.setdefault(op.path, {})
+        item[op.method] = _operation(op)
+    doc: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "servers": [{"url": api.prefix}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "API token (sgt_…) or device token (sgd_…)"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+            },
+        },
+    }
+    return doc
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "operationId": op.endpoint.replace(".", "_"),
+        "summary": op.summary,
+        "tags": [op.tag],
+        "description": f"Access: {op.policy.describe()}.",
+    }
+    params: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
+        for name, kind in op.path_params.items()
+    ]
+    if op.query is not None:
+        for name, info in op.query.model_json_schema()["properties"].items():
+            schema = {k: v for k, v in info.items() if k not in ("title", "description")}
+            params.append({"name": name, "in": "query", "required": False, "schema": schema})
+    if params:
+        out["parameters"] = params
+    if op.body is not None:
+        out["requestBody"] = {"required": True, "content": {JSON: {"schema": _ref(op.body)}}}
+    elif op.raw_body is not None:
+        out["requestBody"] = {"required": True, "content": {op.raw_body: {"schema": {}}}}
+
+    ok: dict[str, Any] = {"description": "Success"}
+    if op.response is not None:
+        schema: dict[str, Any] = _ref(op.response)
+        if op.list_response:
+            schema = {"type": "array", "items": schema}
+        ok["content"] = {JSON: {"schema": schema}}
+    elif op.raw_response is not None:
+        ok["content"] = {op.raw_response: {"schema": {}}}
+    responses: dict[str, Any] = {str(op.status if op.status != 200 or op.response else 200): ok}
+    if op.response is None and op.raw_response is None and op.status == 200:
+        responses = {"204": {"description": "Done"}}
+    problem_content = {"application/problem+json": {"schema": PROBLEM_REF}}
+    errors = dict(COMMON_ERRORS)
+    if op.policy.audience is not Audience.PUBLIC:
+        errors[401] = "Missing or invalid credentials"
+        errors[403] = "Not allowed for your role"
+        out["security"] = [{"bearer": []}] + ([{"session": []}] if op.policy.audience is Audience.OPERATOR else [])
+    errors.update(op.extra_responses)
+    for code, text in sorted(errors.items()):
+        responses.setdefault(str(code), {"description": text, "content": problem_content})
+    out["responses"] = responses
+    return out
+
+
+def openapi_json(api: Api, title: str, version: str) -> Response:
+    return Response(json.dumps(openapi_document(api, title, version)), mimetype=JSON)

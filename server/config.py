@@ -1,0 +1,141 @@
+"""Settings: documented defaults ▸ `<instance>/signage.toml` ▸ `SIGNAGE_*` environment variables.
+
+Read and validated once, in `create_app()` or a CLI command; a bad value raises ConfigError
+naming the variable, and start-up stops there.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from server.errors import ConfigError
+
+ENV_PREFIX = "SIGNAGE_"
+SETTINGS_FILE = "signage.toml"
+SECRET_FILE = "secret_key"
+
+
+class Settings(BaseModel):
+    """Every setting, its type and its default. The README's configuration table mirrors this."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    instance_path: Path = Field(default=Path("instance"), description="Folder for the SQLite database, media and instance settings.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; default: SQLite file in the instance folder.")
+    secret_key: str = Field(default="", description="Signs session cookies; generated into the instance folder when unset.")
+    media_path: Path | None = Field(default=None, description="Local media store; default: <instance>/media.")
+    max_upload_bytes: int = Field(default=64 * 1024 * 1024, gt=0, description="Largest accepted upload.")
+    max_image_pixels: int = Field(default=100_000_000, gt=0, description="Largest accepted image, in pixels.")
+    screen_profiles: tuple[str, ...] = Field(
+        default=("1920x1080", "1080x1920", "3840x2160", "1280x720"),
+        description="Screen resolutions variants are made for.",
+    )
+    poll_interval_s: int = Field(default=30, ge=1, le=3600, description="How often players poll.")
+    publish_margin_s: int = Field(default=30, ge=0, le=3600, description="Added to the poll interval before a publish takes effect.")
+    manifest_horizon_h: int = Field(default=48, ge=24, le=24 * 14, description="How far ahead a manifest reaches.")
+    heartbeat_flush_s: float = Field(default=5.0, gt=0, le=300, description="How often each worker writes last-seen times.")
+    offline_after_polls: int = Field(default=3, ge=1, le=100, description="Missed polls before a screen counts as offline.")
+    log_level: str = Field(default="INFO", description="Python logging level.")
+    session_cookie_secure: bool = Field(default=False, description="Send the session cookie over HTTPS only.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return value
+
+    @field_validator("screen_profiles", mode="before")
+    @classmethod
+    def _split_profiles(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [p.strip() for p in value.split(",") if p.strip()]
+        for profile in value:
+            width, sep, height = str(profile).partition("x")
+            if not (sep and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
+                raise ValueError(f"{profile!r} is not WIDTHxHEIGHT")
+        return tuple(value)
+
+    @property
+    def media_root(self) -> Path:
+        return self.media_path or self.instance_path / "media"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def env_name(field: str) -> str:
+    return ENV_PREFIX + field.upper()
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Merge defaults, the instance file, the environment and `overrides` (tests), then validate."""
+    environ = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    overrides = dict(overrides or {})
+
+    instance = Path(overrides.get("instance_path") or environ.get(env_name("instance_path")) or "instance")
+    settings_file = instance / SETTINGS_FILE
+    if settings_file.is_file():
+        try:
+            from_file = tomllib.loads(settings_file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{settings_file}: {exc}") from exc
+        for key, value in from_file.items():
+            raw[key] = value
+            origin[key] = f"{settings_file}: {key}"
+    for key in Settings.model_fields:
+        name = env_name(key)
+        if name in environ and environ[name] != "":
+            raw[key] = environ[name]
+            origin[key] = name
+    for key, value in overrides.items():
+        raw[key] = value
+        origin[key] = key
+    raw["instance_path"] = instance
+
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = str(first["loc"][0]) if first["loc"] else "?"
+        where = origin.get(key, env_name(key))
+        raise ConfigError(f"{where}: {first['msg']}") from None
+
+    updates: dict[str, Any] = {}
+    if not settings.database_url:
+        updates["database_url"] = f"sqlite:///{(instance / 'signage.db').resolve()}"
+    if not settings.secret_key:
+        updates["secret_key"] = _instance_secret(instance)
+    return settings.model_copy(update=updates) if updates else settings
+
+
+def _instance_secret(instance: Path) -> str:
+    """The secret kept in the instance folder, created (owner-only) on first use."""
+    path = instance / SECRET_FILE
+    try:
+        if path.is_file():
+            return path.read_text(encoding="utf-8").strip()
+        instance.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(secret + "\n")
+        return secret
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{env_name('secret_key')} is unset and {path} cannot be written: {exc}") from exc

@@ -1,0 +1,81 @@
+"""Engine and sessions: one session per request (closed on teardown), the same factory for CLI and jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from server.config import Settings
+
+EXTENSION_KEY = "signage.db"
+
+
+def make_engine(settings: Settings, **kwargs: Any) -> Engine:
+    """An engine for the configured URL; SQLite gets WAL, a busy timeout and foreign keys."""
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            settings.instance_path.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; take it over.
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+class Database:
+    """What the app holds: the engine and its session factory."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session for work outside a request (CLI, jobs): committed on success, rolled back on error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+
+def init_app(app: Flask, settings: Settings) -> Database:
+    database = Database(make_engine(settings))
+    app.extensions[EXTENSION_KEY] = database
+    app.teardown_appcontext(_close_session)
+    return database
+
+
+def get_db(app: Flask | None = None) -> Database:
+    db: Database = (app or current_app).extensions[EXTENSION_KEY]
+    return db
+
+
+def get_session() -> Session:
+    """The request's session, opened on first use."""
+    if "db_session" not in g:
+        g.db_session = get_db().sessions()
+    session: Session = g.db_session
+    return session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session: Session | None = g.pop("db_session", None)
+    if session is not None:
+        session.close()

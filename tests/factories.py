@@ -1,0 +1,60 @@
+"""Factories for domain objects, on a real session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from server.accounts import create_user
+from server.auth import create_api_token
+from server.models import Organisation, Role, User
+from server.orgs import create_organisation
+
+
+@dataclass
+class Person:
+    user: User
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class World:
+    """Province ▸ City ▸ School, and an unrelated Other province; people by role."""
+
+    province: Organisation
+    city: Organisation
+    school: Organisation
+    other: Organisation
+    people: dict[str, Person] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, session: Session, now: datetime) -> World:
+        province = create_organisation(session, "Province", None, now)
+        session.flush()
+        city = create_organisation(session, "City", province, now)
+        session.flush()
+        school = create_organisation(session, "School", city, now)
+        other = create_organisation(session, "Other", None, now)
+        session.flush()
+        world = cls(province, city, school, other)
+        for role in Role:
+            world.people[role.value] = world.add_person(session, f"{role.value}@province.test", province, role, now)
+        world.people["city_operator"] = world.add_person(session, "op@city.test", city, Role.OPERATOR, now)
+        world.people["outsider"] = world.add_person(session, "admin@other.test", other, Role.ADMIN, now)
+        session.commit()
+        return world
+
+    def add_person(self, session: Session, email: str, org: Organisation, role: Role, now: datetime) -> Person:
+        user = create_user(session, email, "correct horse battery", org, role, now)
+        session.flush()
+        _, token = create_api_token(session, user, "test", now)
+        return Person(user, token)
+
+    def __getitem__(self, key: str) -> Person:
+        return self.people[key]
