@@ -1,0 +1,51 @@
+"""The pure scheduling engine: rules and instants in, timelines out.
+
+Imports nothing of Flask, the database or the rest of the project, and never reads the
+clock. See docs/scheduling.md for the resolution order, DST rules and anchors.
+"""
+
+from server.scheduling.conflicts import find_conflicts
+from server.scheduling.errors import InvalidSchedule
+from server.scheduling.localtime import day_start
+from server.scheduling.matching import specificity
+from server.scheduling.occurrences import Occurrence, occurrences
+from server.scheduling.resolve import Schedule, resolve, screen_key, timeline
+from server.scheduling.rotation import Rotation, item_at
+from server.scheduling.rules import (
+    Conflict,
+    DailyWindow,
+    Layer,
+    Resolution,
+    Rule,
+    ScreenFacts,
+    Segment,
+    Specificity,
+    Targets,
+)
+from server.scheduling.validate import RuleProblem, check_rule
+
+__all__ = [
+    "Conflict",
+    "DailyWindow",
+    "InvalidSchedule",
+    "Layer",
+    "Occurrence",
+    "Resolution",
+    "Rotation",
+    "Rule",
+    "RuleProblem",
+    "Schedule",
+    "ScreenFacts",
+    "Segment",
+    "Specificity",
+    "Targets",
+    "check_rule",
+    "day_start",
+    "find_conflicts",
+    "item_at",
+    "occurrences",
+    "resolve",
+    "screen_key",
+    "specificity",
+    "timeline",
+]
