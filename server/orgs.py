@@ -8,15 +8,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.errors import Conflict, FieldError, NotFound, ValidationFailed
-from server.models import Organisation
+from server.models import Organisation, Playlist
 
 
-def create_organisation(session: Session, name: str, parent: Organisation | None, now: datetime) -> Organisation:
+def create_organisation(
+    session: Session, name: str, parent: Organisation | None, now: datetime
+) -> Organisation:
     name = name.strip()
     if not name:
-        raise ValidationFailed("an organisation needs a name", [FieldError("name", "must not be empty")])
+        raise ValidationFailed(
+            "an organisation needs a name", [FieldError("name", "must not be empty")]
+        )
     if session.scalar(select(Organisation.id).where(Organisation.name == name)) is not None:
-        raise Conflict(f"an organisation named {name!r} exists", [FieldError("name", "already taken")])
+        raise Conflict(
+            f"an organisation named {name!r} exists", [FieldError("name", "already taken")]
+        )
     org = Organisation(name=name, parent_id=parent.id if parent else None, created_at=now, path="")
     session.add(org)
     session.flush()  # the id is part of the path
@@ -31,5 +37,14 @@ def by_name(session: Session, name: str) -> Organisation:
     return org
 
 
+def default_playlist_id(session: Session, org_id: int) -> int | None:
+    """The playlist flagged as this organisation's own default, if any."""
+    return session.scalar(
+        select(Playlist.id).where(Playlist.organisation_id == org_id, Playlist.is_default.is_(True))
+    )
+
+
 def subtree_ids(session: Session, org: Organisation) -> list[int]:
-    return list(session.scalars(select(Organisation.id).where(Organisation.path.startswith(org.path))))
+    return list(
+        session.scalars(select(Organisation.id).where(Organisation.path.startswith(org.path)))
+    )

@@ -14,21 +14,22 @@ from server.api.common import ListQuery, Page, Strict, in_scope, org_or_404, pag
 from server.api.policy import ADMIN, READ, current_actor
 from server.api.registry import api
 from server.db import get_session
-from server.errors import Conflict, FieldError, ValidationFailed
-from server.models import Organisation, Playlist, Role
-from server.orgs import create_organisation
+from server.errors import Conflict, FieldError
+from server.models import Organisation, Role
+from server.orgs import create_organisation, default_playlist_id
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 
 
 class OrganisationIn(Strict):
     name: str = Field(min_length=1, max_length=200)
-    parent_id: int = Field(ge=1, le=2**31 - 1, description="New organisations sit under one you administer")
+    parent_id: int = Field(
+        ge=1, le=2**31 - 1, description="New organisations sit under one you administer"
+    )
 
 
 class OrganisationPatch(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    default_playlist_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class OrganisationOut(BaseModel):
@@ -36,7 +37,7 @@ class OrganisationOut(BaseModel):
     name: str
     parent_id: int | None
     path: str
-    default_playlist_id: int | None
+    default_playlist_id: int | None = None
     created_at: datetime
 
 
@@ -53,10 +54,20 @@ SORT = {"id": Organisation.id, "name": Organisation.name, "created_at": Organisa
 
 
 def _out(org: Organisation) -> OrganisationOut:
-    return OrganisationOut.model_validate(org, from_attributes=True)
+    out = OrganisationOut.model_validate(org, from_attributes=True)
+    out.default_playlist_id = default_playlist_id(get_session(), org.id)
+    return out
 
 
-@api.route(bp, "", "GET", policy=READ, summary="List organisations", query=OrganisationQuery, response=OrganisationList)
+@api.route(
+    bp,
+    "",
+    "GET",
+    policy=READ,
+    summary="List organisations",
+    query=OrganisationQuery,
+    response=OrganisationList,
+)
 def list_organisations(query: OrganisationQuery) -> dict[str, object]:
     actor = current_actor()
     stmt = select(Organisation).where(in_scope(actor, Organisation.path))
@@ -67,61 +78,110 @@ def list_organisations(query: OrganisationQuery) -> dict[str, object]:
     return paginate(get_session(), stmt, query, SORT, _out)
 
 
-@api.route(bp, "/<int:org_id>", "GET", policy=READ, summary="Get an organisation", response=OrganisationOut)
+@api.route(
+    bp, "/<int:org_id>", "GET", policy=READ, summary="Get an organisation", response=OrganisationOut
+)
 def get_organisation(org_id: int) -> OrganisationOut:
     return _out(org_or_404(get_session(), current_actor(), org_id))
 
 
-@api.route(bp, "", "POST", policy=ADMIN, summary="Create an organisation", body=OrganisationIn, response=OrganisationOut, status=201)
+@api.route(
+    bp,
+    "",
+    "POST",
+    policy=ADMIN,
+    summary="Create an organisation",
+    body=OrganisationIn,
+    response=OrganisationOut,
+    status=201,
+)
 def create(body: OrganisationIn) -> OrganisationOut:
     db, actor = get_session(), current_actor()
     parent = org_or_404(db, actor, body.parent_id)
     actor.require(parent.path, Role.ADMIN)
     org = create_organisation(db, body.name, parent, clock.now())
-    audit.record(db, actor_id=actor.user_id, actor=actor.label, action="create", object_type="organisation",
-                 object_id=org.id, organisation_id=org.id, at=clock.now(), after={"name": org.name, "parent_id": parent.id})
+    audit.record(
+        db,
+        actor_id=actor.user_id,
+        actor=actor.label,
+        action="create",
+        object_type="organisation",
+        object_id=org.id,
+        organisation_id=org.id,
+        at=clock.now(),
+        after={"name": org.name, "parent_id": parent.id},
+    )
     db.commit()
     return _out(org)
 
 
-@api.route(bp, "/<int:org_id>", "PATCH", policy=ADMIN, summary="Rename an organisation or set its default playlist",
-           body=OrganisationPatch, response=OrganisationOut)
+@api.route(
+    bp,
+    "/<int:org_id>",
+    "PATCH",
+    policy=ADMIN,
+    summary="Rename an organisation",
+    body=OrganisationPatch,
+    response=OrganisationOut,
+)
 def update(org_id: int, body: OrganisationPatch) -> OrganisationOut:
     db, actor = get_session(), current_actor()
     org = org_or_404(db, actor, org_id)
     actor.require(org.path, Role.ADMIN)
-    before = {"name": org.name, "default_playlist_id": org.default_playlist_id}
+    before = {"name": org.name}
     if body.name is not None and body.name != org.name:
         if db.scalar(select(Organisation.id).where(Organisation.name == body.name)) is not None:
-            raise Conflict(f"an organisation named {body.name!r} exists", [FieldError("name", "already taken")])
+            raise Conflict(
+                f"an organisation named {body.name!r} exists", [FieldError("name", "already taken")]
+            )
         org.name = body.name
-    if "default_playlist_id" in body.model_fields_set:
-        if body.default_playlist_id is not None:
-            playlist = db.get(Playlist, body.default_playlist_id)
-            owner = db.get(Organisation, playlist.organisation_id) if playlist else None
-            if playlist is None or owner is None or not org.path.startswith(owner.path):
-                raise ValidationFailed("unknown playlist", [FieldError("default_playlist_id", "no such playlist in this organisation or above")])
-        org.default_playlist_id = body.default_playlist_id
-    after = {"name": org.name, "default_playlist_id": org.default_playlist_id}
-    audit.record(db, actor_id=actor.user_id, actor=actor.label, action="update", object_type="organisation",
-                 object_id=org.id, organisation_id=org.id, at=clock.now(), before=before, after=after)
+    after = {"name": org.name}
+    audit.record(
+        db,
+        actor_id=actor.user_id,
+        actor=actor.label,
+        action="update",
+        object_type="organisation",
+        object_id=org.id,
+        organisation_id=org.id,
+        at=clock.now(),
+        before=before,
+        after=after,
+    )
     db.commit()
     return _out(org)
 
 
-@api.route(bp, "/<int:org_id>", "DELETE", policy=ADMIN, summary="Delete an empty organisation",
-           extra_responses={409: "The organisation still owns something"})
+@api.route(
+    bp,
+    "/<int:org_id>",
+    "DELETE",
+    policy=ADMIN,
+    summary="Delete an empty organisation",
+    extra_responses={409: "The organisation still owns something"},
+)
 def delete(org_id: int) -> None:
     db, actor = get_session(), current_actor()
     org = org_or_404(db, actor, org_id)
     actor.require(org.path, Role.ADMIN)
     if org.parent_id is None:
         raise Conflict("the root organisation cannot be deleted")
-    audit.record(db, actor_id=actor.user_id, actor=actor.label, action="delete", object_type="organisation",
-                 object_id=org.id, organisation_id=org.parent_id, at=clock.now(), before={"name": org.name})
+    audit.record(
+        db,
+        actor_id=actor.user_id,
+        actor=actor.label,
+        action="delete",
+        object_type="organisation",
+        object_id=org.id,
+        organisation_id=org.parent_id,
+        at=clock.now(),
+        before={"name": org.name},
+    )
     db.delete(org)
     try:
         db.commit()
     except IntegrityError:
         db.rollback()
-        raise Conflict("the organisation still has members, screens, content or sub-organisations") from None
+        raise Conflict(
+            "the organisation still has members, screens, content or sub-organisations"
+        ) from None

@@ -18,7 +18,9 @@ class AuditEvent(Base):
     at: Mapped[datetime] = mapped_column(index=True)
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     actor: Mapped[str] = mapped_column(String(320))  # kept when the user is deleted
-    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="SET NULL"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
     action: Mapped[str] = mapped_column(String(40))  # create, update, delete, submit, approve, ...
     object_type: Mapped[str] = mapped_column(String(40))
     object_id: Mapped[str] = mapped_column(String(64))
@@ -26,7 +28,7 @@ class AuditEvent(Base):
 
 
 class PlayEvent(Base):
-    """An item was on a screen from start to end. Names are copied so the record outlives deletions."""
+    """An item was on a screen from start to end; names are copied so it outlives deletions."""
 
     __tablename__ = "play_events"
     __table_args__ = (Index("ix_play_events_screen_start", "screen_id", "start"),)
@@ -35,7 +37,9 @@ class PlayEvent(Base):
     event_id: Mapped[str] = mapped_column(String(64), unique=True)
     screen_id: Mapped[int | None] = mapped_column(ForeignKey("screens.id", ondelete="SET NULL"))
     screen_name: Mapped[str] = mapped_column(String(200))
-    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="SET NULL"))
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL")
+    )
     asset_sha256: Mapped[str] = mapped_column(String(64))
     playlist: Mapped[str] = mapped_column(String(200), default="")
     campaign: Mapped[str] = mapped_column(String(300), default="")
@@ -49,7 +53,9 @@ class Screenshot(Base):
 
     __tablename__ = "screenshots"
 
-    screen_id: Mapped[int] = mapped_column(ForeignKey("screens.id", ondelete="CASCADE"), primary_key=True)
+    screen_id: Mapped[int] = mapped_column(
+        ForeignKey("screens.id", ondelete="CASCADE"), primary_key=True
+    )
     sha256: Mapped[str] = mapped_column(String(64))
     media_type: Mapped[str] = mapped_column(String(40))
     width: Mapped[int]

@@ -29,8 +29,12 @@ class Asset(Base):
     __table_args__ = (UniqueConstraint("organisation_id", "sha256"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="RESTRICT"), index=True)
-    kind: Mapped[AssetKind] = mapped_column(Enum(AssetKind, native_enum=False, length=10, values_callable=_values))
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+    )
+    kind: Mapped[AssetKind] = mapped_column(
+        Enum(AssetKind, native_enum=False, length=10, values_callable=_values)
+    )
     # SHA-256 of the stored (normalised) bytes; for a slogan, of its canonical text+style.
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     media_type: Mapped[str] = mapped_column(String(100))
@@ -69,11 +73,18 @@ class Playlist(Base):
     __table_args__ = (UniqueConstraint("organisation_id", "campaign_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="RESTRICT"), index=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+    )
     # A playlist written inside a campaign file belongs to that campaign; others stand alone.
-    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(String(1000), default="")
+    # Played on the organisation's screens (and its descendants') when no rule matches;
+    # at most one per organisation (kept so by server.playlists.set_default).
+    is_default: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -90,7 +101,9 @@ class PlaylistItem(Base):
     __table_args__ = (UniqueConstraint("playlist_id", "position"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    playlist_id: Mapped[int] = mapped_column(ForeignKey("playlists.id", ondelete="CASCADE"), index=True)
+    playlist_id: Mapped[int] = mapped_column(
+        ForeignKey("playlists.id", ondelete="CASCADE"), index=True
+    )
     position: Mapped[int]
     asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="RESTRICT"), index=True)
     duration_ms: Mapped[int]
