@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, Response
 
-from server import api, clock, db, web
+from server import api, clock, db, storage, web
 from server.api import problems
 from server.api.policy import POLICY_ATTR
 from server.clock import Clock
@@ -25,7 +25,9 @@ def create_app(
 ) -> Flask:
     """Build the app from settings (or overrides of the loaded settings) and an optional clock."""
     settings = config if isinstance(config, Settings) else load_settings(config)
-    app = Flask(__name__, instance_path=str(settings.instance_path.resolve()), instance_relative_config=True)
+    app = Flask(
+        __name__, instance_path=str(settings.instance_path.resolve()), instance_relative_config=True
+    )
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SIGNAGE=settings,
@@ -40,6 +42,7 @@ def create_app(
 
     clock.init_app(app, clock_)
     db.init_app(app, settings)
+    storage.init_app(app, settings)
     problems.init_app(app)
     api.init_app(app)
     web.init_app(app)
