@@ -1,0 +1,234 @@
+"""The local content-addressed store on a real directory."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from server.errors import NotFound, PayloadTooLarge, ValidationFailed
+from server.media.store import CHUNK_SIZE, GcReport, LocalStore, MediaStore, check_sha
+from tests.server.media.conftest import files_under
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class EndlessStream:
+    """A request body that never ends, served from a generator; reading far past the cap
+    (cap + one chunk) fails the test, so the store must stop early."""
+
+    def __init__(self, cap: int) -> None:
+        self.limit = cap + CHUNK_SIZE
+        self.served = 0
+        self._chunks: Iterator[bytes] = iter(lambda: b"z" * 4096, None)
+        self._buffer = b""
+
+    def read(self, size: int = -1) -> bytes:
+        assert size > 0, "the store must read in bounded chunks"
+        while len(self._buffer) < size:
+            self._buffer += next(self._chunks)
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        self.served += len(data)
+        if self.served > self.limit:
+            raise AssertionError(f"read {self.served} bytes, past the cap")
+        return data
+
+
+def test_local_store_keeps_the_protocol(store: LocalStore) -> None:
+    assert isinstance(store, MediaStore)
+
+
+def test_put_bytes_is_content_addressed_and_sharded(store: LocalStore) -> None:
+    data = b"poster bytes"
+    digest = store.put_bytes(data)
+    assert digest == sha(data)
+    blob = store.root / digest[:2] / digest[2:4] / digest
+    assert store.path(digest) == blob and blob.read_bytes() == data
+    assert store.exists(digest) and store.size(digest) == len(data)
+    with store.open(digest) as fh:
+        assert fh.read() == data
+    assert list(store.iter_hashes()) == [digest]
+
+
+def test_same_bytes_twice_are_stored_once(store: LocalStore) -> None:
+    first = store.put_bytes(b"same poster")
+    second = store.commit(store.put_stream(io.BytesIO(b"same poster"), max_bytes=100))
+    assert first == second
+    assert files_under(store.root) == {f"{first[:2]}/{first[2:4]}/{first}"}
+
+
+def test_staged_upload_is_invisible_until_commit(store: LocalStore) -> None:
+    data = os.urandom(3 * CHUNK_SIZE + 17)
+    staged = store.put_stream(io.BytesIO(data), max_bytes=len(data))
+    assert staged.sha256 == sha(data) and staged.size == len(data)
+    assert staged.path.parent == store.root / "tmp"
+    assert not store.exists(staged.sha256) and list(store.iter_hashes()) == []
+
+    assert store.commit(staged) == staged.sha256
+    assert store.exists(staged.sha256) and not staged.path.exists()
+    assert files_under(store.root / "tmp") == set()
+    assert store.path(staged.sha256).read_bytes() == data  # type: ignore[union-attr]
+
+
+def test_discard_leaves_nothing(store: LocalStore) -> None:
+    staged = store.put_stream(io.BytesIO(b"rejected"), max_bytes=100)
+    store.discard(staged)
+    assert files_under(store.root) == set()
+    with pytest.raises(ValueError, match="not a staged upload"):
+        store.commit(staged)
+
+
+def test_exactly_the_cap_is_accepted(store: LocalStore) -> None:
+    staged = store.put_stream(io.BytesIO(b"x" * 1000), max_bytes=1000)
+    assert staged.size == 1000
+
+
+def test_size_cap_stops_reading_before_the_rest(store: LocalStore) -> None:
+    cap = 2 * CHUNK_SIZE + 5
+    stream = EndlessStream(cap)
+    with pytest.raises(PayloadTooLarge, match=f"limit of {cap} bytes"):
+        store.put_stream(stream, max_bytes=cap)  # type: ignore[arg-type]
+    assert stream.served == cap + 1
+    assert files_under(store.root) == set()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["../../etc/passwd", "A" * 64, "ab" * 31, "g" * 64, "/" + "a" * 63, "a" * 64 + "\n", ""],
+)
+def test_hash_strings_are_validated(store: LocalStore, bad: str) -> None:
+    for call in (store.exists, store.size, store.open, store.path, store.delete):
+        with pytest.raises(ValidationFailed):
+            call(bad)
+    with pytest.raises(ValidationFailed):
+        check_sha(bad)
+
+
+def test_missing_blob(store: LocalStore) -> None:
+    missing = "0" * 64
+    assert not store.exists(missing) and store.path(missing) is None
+    assert store.delete(missing) is False
+    with pytest.raises(NotFound):
+        store.size(missing)
+    with pytest.raises(NotFound):
+        store.open(missing)
+
+
+def test_delete(store: LocalStore) -> None:
+    digest = store.put_bytes(b"gone soon")
+    assert store.delete(digest) is True
+    assert not store.exists(digest) and list(store.iter_hashes()) == []
+
+
+def test_iter_hashes_ignores_strangers(store: LocalStore) -> None:
+    digest = store.put_bytes(b"real")
+    (store.root / "notes.txt").write_text("not a blob")
+    misplaced = store.root / "00" / "00" / ("f" * 64)
+    misplaced.parent.mkdir(parents=True)
+    misplaced.write_bytes(b"wrong shard")
+    assert list(store.iter_hashes()) == [digest]
+
+
+def _age(path: Path, when: datetime) -> None:
+    os.utime(path, (when.timestamp(), when.timestamp()))
+
+
+def test_gc_dry_run_reports_and_real_run_deletes(store: LocalStore) -> None:
+    now = datetime(2030, 9, 1, 12, tzinfo=UTC)
+    kept = store.put_bytes(b"on a playlist")
+    dropped = store.put_bytes(b"nobody uses this")
+    young = store.put_bytes(b"just uploaded, row not written yet")
+    old_temp = store.put_stream(io.BytesIO(b"dead upload"), max_bytes=100).path
+    new_temp = store.put_stream(io.BytesIO(b"live upload"), max_bytes=100).path
+    for digest in (kept, dropped):
+        _age(store.path(digest), now - timedelta(days=3))  # type: ignore[arg-type]
+    _age(store.path(young), now - timedelta(minutes=5))  # type: ignore[arg-type]
+    _age(old_temp, now - timedelta(hours=25))
+    _age(new_temp, now - timedelta(minutes=1))
+    before = files_under(store.root)
+
+    report = store.gc({kept}, now=now)
+
+    assert report == GcReport(
+        dry_run=True,
+        unreferenced=(dropped,),
+        kept_recent=(young,),
+        stale_temps=(old_temp,),
+        bytes_freed=len(b"nobody uses this") + len(b"dead upload"),
+    )
+    assert files_under(store.root) == before
+
+    real = store.gc({kept}, dry_run=False, now=now)
+    assert real.unreferenced == (dropped,) and real.stale_temps == (old_temp,)
+    assert set(store.iter_hashes()) == {kept, young}
+    assert not old_temp.exists() and new_temp.exists()
+
+
+def test_recommitting_an_old_blob_protects_it_from_gc(store: LocalStore) -> None:
+    digest = store.put_bytes(b"uploaded again")
+    _age(store.path(digest), datetime(2020, 1, 1, tzinfo=UTC))  # type: ignore[arg-type]
+    store.put_bytes(b"uploaded again")
+    report = store.gc(set(), dry_run=False, now=datetime.now(UTC))
+    assert report.kept_recent == (digest,) and store.exists(digest)
+
+
+CHILD = """
+import sys
+from pathlib import Path
+from server.media.store import LocalStore
+
+class Slow:
+    def read(self, size):
+        data = sys.stdin.buffer.read1(size)
+        print("read", len(data), flush=True)
+        return data
+
+store = LocalStore(Path(sys.argv[1]))
+staged = store.put_stream(Slow(), 10 ** 9)
+store.commit(staged)
+print("committed", flush=True)
+"""
+
+
+def test_upload_killed_mid_stream_commits_nothing(store: LocalStore) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(store.root)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        child.stdin.write(os.urandom(65536))
+        child.stdin.flush()
+        assert child.stdout.readline().startswith(b"read ")
+        # The child is now blocked reading the rest of the body, inside put_stream.
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=30)
+        child.stdin.close()
+        child.stdout.close()
+
+    assert list(store.iter_hashes()) == []
+    leftovers = list((store.root / "tmp").iterdir())
+    assert len(leftovers) == 1 and leftovers[0].name.endswith(".part")
+    assert store.gc(set(), dry_run=False, now=datetime.now(UTC)).stale_temps == ()
+    later = datetime.now(UTC) + store.stale_after + timedelta(seconds=1)
+    assert store.gc(set(), dry_run=False, now=later).stale_temps == (leftovers[0],)
+    assert files_under(store.root) == set()
