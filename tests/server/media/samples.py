@@ -212,3 +212,10 @@ HOSTILE: tuple[Hostile, ...] = (
 def write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def files_under(root: Path) -> set[str]:
+    """Every file below `root`, relative: what a store holds, committed or staged."""
+    if not root.exists():
+        return set()
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}

@@ -12,12 +12,12 @@ from server.errors import MediaRejected
 from server.media.images import inspect_image, sniff
 from server.media.pipeline import ingest_image
 from server.media.store import LocalStore
-from tests.server.media.conftest import files_under
 from tests.server.media.samples import (
     HOSTILE,
     POLYGLOT_SCRIPT,
     Hostile,
     encoded,
+    files_under,
     noise,
     png_declaring,
     polyglot_gif,

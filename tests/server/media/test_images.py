@@ -125,7 +125,9 @@ def test_png_with_transparency_stays_png_with_alpha(tmp_path: Path) -> None:
     assert normalise(src, tmp_path / "out").format == "PNG"
     with Image.open(tmp_path / "out") as out:
         assert out.mode == "RGBA"
-        assert out.getpixel((0, 0))[3] == 0 and out.getpixel((10, 10)) == (0, 255, 0, 255)
+        corner = out.getpixel((0, 0))
+        assert isinstance(corner, tuple) and corner[3] == 0
+        assert out.getpixel((10, 10)) == (0, 255, 0, 255)
 
 
 @pytest.mark.parametrize(("alpha", "expected"), [(True, "PNG"), (False, "JPEG")])
@@ -144,7 +146,7 @@ def test_animated_gif_keeps_its_first_frame(tmp_path: Path) -> None:
     data = encoded(frames[0], "GIF", save_all=True, append_images=[frames[1].convert("P")])
     src = write(tmp_path / "anim.gif", data)
     with Image.open(src) as check:
-        assert check.n_frames == 2
+        assert getattr(check, "n_frames", 1) == 2
     info = normalise(src, tmp_path / "out")
     assert info == ImageInfo("PNG", "image/png", 16, 16)
     with Image.open(tmp_path / "out") as out:

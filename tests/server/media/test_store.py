@@ -16,7 +16,7 @@ import pytest
 
 from server.errors import NotFound, PayloadTooLarge, ValidationFailed
 from server.media.store import CHUNK_SIZE, GcReport, LocalStore, MediaStore, check_sha
-from tests.server.media.conftest import files_under
+from tests.server.media.samples import files_under
 
 REPO = Path(__file__).resolve().parents[3]
 
