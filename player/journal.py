@@ -1,0 +1,133 @@
+"""Durable queue of proof-of-play events and status errors, in SQLite (WAL).
+
+Rows leave the queue only when the server has acknowledged them (`delete`). The queue is
+bounded per kind: beyond `max_rows` the oldest rows are dropped and counted, and the count
+(`dropped`) is reported in the player's status. Used from several threads behind one lock.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+Kind = Literal["play", "error"]
+KINDS: tuple[Kind, ...] = ("play", "error")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS queue (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS queue_kind_seq ON queue (kind, seq);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    body: Any
+
+
+class Journal:
+    """The queue in `path`; `max_rows` per kind (plays, errors)."""
+
+    def __init__(self, path: Path, max_rows: int = 100_000, max_errors: int = 50) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._limits: dict[Kind, int] = {"play": max_rows, "error": max_errors}
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a crash of the process; a power cut may lose the last
+        # second of plays, which is cheaper than an fsync per event on an SD card.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+        count = "SELECT COUNT(*) FROM queue WHERE kind = ?"
+        self._counts: dict[Kind, int] = {
+            kind: self._db.execute(count, (kind,)).fetchone()[0] for kind in KINDS
+        }
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def append(self, kind: Kind, body: Any) -> None:
+        """Queue one row; drop (and count) the oldest of its kind beyond the bound."""
+        text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("INSERT INTO queue (kind, body) VALUES (?, ?)", (kind, text))
+            self._counts[kind] += 1
+            excess = self._counts[kind] - self._limits[kind]
+            if excess > 0:
+                self._db.execute(
+                    "DELETE FROM queue WHERE seq IN "
+                    "(SELECT seq FROM queue WHERE kind = ? ORDER BY seq LIMIT ?)",
+                    (kind, excess),
+                )
+                self._add_dropped(excess)
+                self._counts[kind] -= excess
+
+    def _add_dropped(self, n: int) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES ('dropped', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
+            (n,),
+        )
+
+    def append_error(self, message: str) -> bool:
+        """Queue a status error unless the same message is already waiting; True if queued."""
+        with self._lock:
+            exists = self._db.execute(
+                "SELECT 1 FROM queue WHERE kind = 'error' AND body = ?",
+                (json.dumps(message, ensure_ascii=False),),
+            ).fetchone()
+        if exists:
+            return False
+        self.append("error", message)
+        return True
+
+    def peek(self, kind: Kind, limit: int) -> list[Entry]:
+        """The oldest `limit` rows of `kind`, still queued."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, body FROM queue WHERE kind = ? ORDER BY seq LIMIT ?", (kind, limit)
+            ).fetchall()
+        return [Entry(seq, json.loads(body)) for seq, body in rows]
+
+    def delete(self, seqs: list[int], dropped: bool = False) -> None:
+        """Remove acknowledged rows (or, with `dropped`, refused ones, which are counted)."""
+        if not seqs:
+            return
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            removed: dict[str, int] = {}
+            for start in range(0, len(seqs), 500):
+                batch = seqs[start : start + 500]
+                marks = ",".join("?" * len(batch))
+                # Only placeholders are formatted into these statements.
+                query = f"SELECT kind, COUNT(*) FROM queue WHERE seq IN ({marks}) GROUP BY kind"  # noqa: S608
+                for kind, n in self._db.execute(query, batch):
+                    removed[kind] = removed.get(kind, 0) + n
+                self._db.execute(f"DELETE FROM queue WHERE seq IN ({marks})", batch)  # noqa: S608
+            for kind, n in removed.items():
+                self._counts[kind] -= n  # type: ignore[index]
+            if dropped and removed:
+                self._add_dropped(sum(removed.values()))
+
+    def count(self, kind: Kind) -> int:
+        with self._lock:
+            return self._counts[kind]
+
+    def dropped(self) -> int:
+        """Rows dropped since the journal was created (bound exceeded or refused by the server)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'dropped'").fetchone()
+        return int(row[0]) if row else 0
