@@ -40,11 +40,14 @@ class PlayEvent(Base):
     organisation_id: Mapped[int | None] = mapped_column(
         ForeignKey("organisations.id", ondelete="SET NULL")
     )
+    # The asset's own hash (a played variant is traced back to its source) and its title.
     asset_sha256: Mapped[str] = mapped_column(String(64))
+    asset_title: Mapped[str] = mapped_column(String(300), default="")
     playlist: Mapped[str] = mapped_column(String(200), default="")
     campaign: Mapped[str] = mapped_column(String(300), default="")
     start: Mapped[datetime] = mapped_column(index=True)
     end: Mapped[datetime]
+    duration_ms: Mapped[int]
     received_at: Mapped[datetime]
 
 

@@ -32,6 +32,9 @@ class Screen(Base):
     last_seen_at: Mapped[datetime | None]
     # The player's latest status report (what it shows, version, disk, errors).
     status: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Bumped whenever a command is queued or acknowledged: it is part of the manifest's ETag,
+    # so a poll learns of a new command without reading the commands table.
+    command_seq: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
@@ -87,9 +90,9 @@ class Pairing(Base):
     player_version: Mapped[str] = mapped_column(String(40), default="")
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+    # Set when an operator claims the code; the player's next hello collects a device token
+    # (minted then, so no token is ever stored in clear) and the pairing is deleted.
     screen_id: Mapped[int | None] = mapped_column(ForeignKey("screens.id", ondelete="CASCADE"))
-    # The device token minted at claim time, held only until the player collects it.
-    pending_token: Mapped[str | None] = mapped_column(String(100))
 
 
 class EnrolmentToken(Base):

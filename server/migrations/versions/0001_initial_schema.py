@@ -327,6 +327,7 @@ def upgrade() -> None:
         sa.Column("token_issued_at", server.models.base.UTCDateTime(), nullable=True),
         sa.Column("last_seen_at", server.models.base.UTCDateTime(), nullable=True),
         sa.Column("status", sa.JSON(), nullable=False),
+        sa.Column("command_seq", sa.Integer(), nullable=False),
         sa.Column("created_at", server.models.base.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["organisation_id"],
@@ -404,7 +405,6 @@ def upgrade() -> None:
         sa.Column("created_at", server.models.base.UTCDateTime(), nullable=False),
         sa.Column("expires_at", server.models.base.UTCDateTime(), nullable=False),
         sa.Column("screen_id", sa.Integer(), nullable=True),
-        sa.Column("pending_token", sa.String(length=100), nullable=True),
         sa.ForeignKeyConstraint(
             ["screen_id"],
             ["screens.id"],
@@ -425,10 +425,12 @@ def upgrade() -> None:
         sa.Column("screen_name", sa.String(length=200), nullable=False),
         sa.Column("organisation_id", sa.Integer(), nullable=True),
         sa.Column("asset_sha256", sa.String(length=64), nullable=False),
+        sa.Column("asset_title", sa.String(length=300), nullable=False),
         sa.Column("playlist", sa.String(length=200), nullable=False),
         sa.Column("campaign", sa.String(length=300), nullable=False),
         sa.Column("start", server.models.base.UTCDateTime(), nullable=False),
         sa.Column("end", server.models.base.UTCDateTime(), nullable=False),
+        sa.Column("duration_ms", sa.Integer(), nullable=False),
         sa.Column("received_at", server.models.base.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["organisation_id"],
