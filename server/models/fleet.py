@@ -105,7 +105,10 @@ class EnrolmentToken(Base):
         ForeignKey("organisations.id", ondelete="CASCADE"), index=True
     )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    # What every screen enrolled with this token starts with.
     group_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     max_uses: Mapped[int] = mapped_column(default=1)
     uses: Mapped[int] = mapped_column(default=0)
     expires_at: Mapped[datetime]
