@@ -11,7 +11,7 @@ from typing import Final, Literal
 
 from PIL import Image, ImageDraw, ImageFont
 
-from server.errors import ConfigError, FieldError, ValidationFailed
+from server.errors import ConfigError, FieldError, ServiceUnavailable, ValidationFailed
 
 Weight = Literal["regular", "bold"]
 FC_MATCH_TIMEOUT: Final = 10.0
@@ -48,15 +48,18 @@ def find_font(family: str, weight: Weight = "regular") -> FontFile:
     pattern = f"{family.translate(_FC_SPECIAL)}:weight={weight}"
     # Arguments are a list and never go through a shell; the family is escaped for
     # fontconfig's own pattern syntax above.
-    result = subprocess.run(  # noqa: S603
-        [fc_match, "--format", "%{file}\n%{index}\n%{family}", pattern],
-        capture_output=True,
-        text=True,
-        timeout=FC_MATCH_TIMEOUT,
-        check=False,
-    )
+    try:
+        result = subprocess.run(  # noqa: S603
+            [fc_match, "--format", "%{file}\n%{index}\n%{family}", pattern],
+            capture_output=True,
+            text=True,
+            timeout=FC_MATCH_TIMEOUT,
+            check=False,
+        )
+    except (subprocess.TimeoutExpired, OSError) as exc:
+        raise ServiceUnavailable(f"font lookup failed: {exc}") from None
     lines = result.stdout.split("\n")
-    if result.returncode != 0 or len(lines) < 3 or not lines[0]:
+    if result.returncode != 0 or len(lines) < 3 or not lines[0] or not lines[1].isdigit():
         raise ValidationFailed(
             f"font family {family!r} is not installed",
             [FieldError("font_family", "not found by fontconfig")],
@@ -67,7 +70,7 @@ def find_font(family: str, weight: Weight = "regular") -> FontFile:
             f"font family {family!r} is not installed (fontconfig offers {lines[2]!r})",
             [FieldError("font_family", "not installed")],
         )
-    return FontFile(Path(lines[0]), int(lines[1] or 0), lines[2].split(",")[0])
+    return FontFile(Path(lines[0]), int(lines[1]), lines[2].split(",")[0])
 
 
 def font_file_at(path: Path, index: int = 0) -> FontFile:

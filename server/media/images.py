@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Final, Literal
 
@@ -170,6 +171,7 @@ def draft_for(img: Image.Image, upright: tuple[int, int]) -> None:
     img.draft(img.mode, (max(1, width), max(1, height)))
 
 
+@lru_cache(maxsize=1)
 def _srgb_profile() -> ImageCms.ImageCmsProfile:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
@@ -187,39 +189,41 @@ def _plain_mode(img: Image.Image) -> Image.Image:
 
 
 def to_srgb(img: Image.Image) -> Image.Image:
-    """Convert a loaded image to sRGB RGB/RGBA using its embedded ICC profile, if any."""
+    """Convert a loaded image to sRGB RGB/RGBA using its embedded ICC profile, if any.
+
+    The result carries no metadata; it may be `img` itself (with its metadata dropped)
+    when no conversion was needed.
+    """
     icc = img.info.get("icc_profile")
     out: Image.Image | None = None
     if icc and img.mode in ("RGB", "RGBA", "L", "CMYK"):
         try:
-            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            converted = ImageCms.profileToProfile(
+            out = ImageCms.profileToProfile(
                 img,
-                source,
+                ImageCms.ImageCmsProfile(io.BytesIO(icc)),
                 _srgb_profile(),
                 outputMode="RGBA" if img.mode == "RGBA" else "RGB",
             )
         except (ImageCms.PyCMSError, OSError, ValueError):
-            converted = None  # a broken profile: treat the pixels as sRGB, as browsers do
-        out = converted
-    if out is None:
-        out = _plain_mode(img)
-    else:
-        out = _plain_mode(out)
-    if out is img:
-        out = img.copy()
+            out = None  # a broken profile: treat the pixels as sRGB, as browsers do
+    out = _plain_mode(img if out is None else out)
     out.info = {}  # no EXIF, XMP, comments, ICC or anything else rides along
     return out
 
 
-def prepare(img: Image.Image) -> Image.Image:
-    """Load the first frame, apply EXIF orientation, convert to sRGB, drop all metadata."""
+def prepare(img: Image.Image, *, detach: bool = True) -> Image.Image:
+    """Load the first frame, apply EXIF orientation, convert to sRGB, drop all metadata.
+
+    With `detach=False` the result may share pixels with `img`, so it must be used
+    before `opened()`'s block ends; that saves copying a large image.
+    """
     img.load()
-    icc = img.info.get("icc_profile")
-    upright = ImageOps.exif_transpose(img)
-    if icc and "icc_profile" not in upright.info:
-        upright.info["icc_profile"] = icc
-    return to_srgb(upright)
+    if _orientation(img) != 1:
+        # exif_transpose keeps info (and so the ICC profile) on the turned copy.
+        img = ImageOps.exif_transpose(img)
+        detach = False
+    out = to_srgb(img)
+    return out.copy() if detach and out is img else out
 
 
 def has_alpha(img: Image.Image) -> bool:

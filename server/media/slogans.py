@@ -242,8 +242,7 @@ def _canvas(style: SloganStyle, width: int, height: int) -> Image.Image:
         return Image.new("RGB", (width, height), colour)
     with opened(style.background_image) as img:
         draft_for(img, (width, height))
-        clean = prepare(img)
-    return fit_onto(clean, width, height, "cover", colour)
+        return fit_onto(prepare(img, detach=False), width, height, "cover", colour)
 
 
 def render_slogan(

@@ -104,8 +104,8 @@ def make_variant(
     colour = parse_colour(background)
     with opened(src_path, max_pixels) as img:
         draft_for(img, _scaled(upright_size(img), (width, height), fit))
-        clean = prepare(img)
-    return save(fit_onto(clean, width, height, fit, colour), dst_path, output_format)
+        canvas = fit_onto(prepare(img, detach=False), width, height, fit, colour)
+    return save(canvas, dst_path, output_format)
 
 
 def make_thumbnail(
@@ -125,7 +125,9 @@ def make_thumbnail(
         scale = min(1.0, max_side / max(width, height))
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         draft_for(img, size)
-        clean = prepare(img)
-    if clean.size != size:
-        clean = clean.resize(size, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
+        clean = prepare(img, detach=False)
+        if clean.size != size:
+            clean = clean.resize(size, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
+        elif clean is img:
+            clean = clean.copy()
     return save(clean, dst_path, "PNG" if has_alpha(clean) else "JPEG")

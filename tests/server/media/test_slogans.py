@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from server.errors import ValidationFailed
+from server.errors import ConfigError, ValidationFailed
 from server.media.fonts import ABSENT_CODE_POINT, FontFile, find_font, load_font
 from server.media.images import ImageInfo
 from server.media.pipeline import store_slogan
@@ -29,7 +29,7 @@ CJK_FAMILY = "Noto Sans CJK SC"
 def font_or_skip(family: str, package: str) -> FontFile:
     try:
         return find_font(family, "bold")
-    except ValidationFailed:
+    except (ValidationFailed, ConfigError):
         pytest.skip(f"fontconfig has no {family!r} font (Debian package {package})")
 
 
