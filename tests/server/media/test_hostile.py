@@ -6,9 +6,11 @@ import io
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
-from server.errors import MediaRejected
+from server.errors import MediaRejected, UnsupportedMedia
 from server.media.images import inspect_image, sniff
 from server.media.pipeline import ingest_image
 from server.media.store import LocalStore
@@ -83,3 +85,36 @@ def test_gif_javascript_polyglot_is_stored_only_re_encoded(
         assert img.getpixel((0, 0)) == (255, 0, 0)
     assert list(store.iter_hashes()) == [stored.sha256]
     assert files_under(store.root / "tmp") == set()
+
+
+SEEDS = {
+    "PNG": encoded(noise(24, 16), "PNG"),
+    "JPEG": encoded(noise(24, 16), "JPEG"),
+    "GIF": encoded(noise(24, 16).convert("P"), "GIF"),
+    "WEBP": encoded(noise(24, 16), "WEBP"),
+}
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seed=st.sampled_from(sorted(SEEDS)),
+    edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=8),
+    cut=st.one_of(st.none(), st.integers(0, 10**6)),
+)
+def test_damaged_images_are_refused_never_crash(
+    store: LocalStore, seed: str, edits: list[tuple[int, int]], cut: int | None
+) -> None:
+    data = bytearray(SEEDS[seed])
+    for position, value in edits:
+        data[position % len(data)] = value
+    if cut is not None:
+        del data[cut % len(data) :]
+    before = files_under(store.root)
+    try:
+        stored = ingest_image(store, io.BytesIO(bytes(data)), max_bytes=MAX_BYTES)
+    except (MediaRejected, UnsupportedMedia):
+        assert files_under(store.root) == before
+    else:
+        assert store.exists(stored.sha256) and files_under(store.root / "tmp") == set()
