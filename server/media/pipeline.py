@@ -82,6 +82,8 @@ def store_variant(
     profile: Profile,
     fit: Fit = "contain",
     background: str = "#000000",
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> StoredImage:
     """Render the stored image `sha` for `profile` and store the result."""
     with (
@@ -89,18 +91,32 @@ def store_variant(
         tempfile.TemporaryDirectory(prefix="signage-media-") as scratch,
     ):
         out = Path(scratch) / "variant"
-        info = make_variant(source, out, profile.width, profile.height, fit, background)
+        info = make_variant(
+            source,
+            out,
+            profile.width,
+            profile.height,
+            fit,
+            background,
+            max_pixels=max_pixels,
+        )
         return _store_output(store, out, info)
 
 
-def store_thumbnail(store: MediaStore, sha: str, max_side: int = 320) -> StoredImage:
+def store_thumbnail(
+    store: MediaStore,
+    sha: str,
+    max_side: int = 320,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> StoredImage:
     """A small preview of the stored image `sha`, stored."""
     with (
         local_copy(store, sha) as source,
         tempfile.TemporaryDirectory(prefix="signage-media-") as scratch,
     ):
         out = Path(scratch) / "thumbnail"
-        info = make_thumbnail(source, out, max_side)
+        info = make_thumbnail(source, out, max_side, max_pixels=max_pixels)
         return _store_output(store, out, info)
 
 
@@ -109,9 +125,13 @@ def store_slogan(
     text: str,
     style: SloganStyle,
     profile: Profile,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> tuple[StoredImage, SloganRender]:
     """Render a slogan poster for `profile` and store it."""
     with tempfile.TemporaryDirectory(prefix="signage-media-") as scratch:
         out = Path(scratch) / "slogan"
-        render = render_slogan(text, style, profile.width, profile.height, out)
+        render = render_slogan(
+            text, style, profile.width, profile.height, out, max_pixels=max_pixels
+        )
         return _store_output(store, out, render.info), render

@@ -18,7 +18,15 @@ from PIL import Image, ImageDraw
 
 from server.errors import FieldError, ValidationFailed
 from server.media.fonts import FontFile, Weight, check_glyphs, find_font, font_file_at, load_font
-from server.media.images import ImageInfo, draft_for, opened, parse_colour, prepare, save
+from server.media.images import (
+    DEFAULT_MAX_PIXELS,
+    ImageInfo,
+    draft_for,
+    opened,
+    parse_colour,
+    prepare,
+    save,
+)
 from server.media.linebreak import wrap
 from server.media.variants import check_size, fit_onto
 
@@ -236,17 +244,23 @@ def fit_font_size(
     return best
 
 
-def _canvas(style: SloganStyle, width: int, height: int) -> Image.Image:
+def _canvas(style: SloganStyle, width: int, height: int, max_pixels: int) -> Image.Image:
     colour = parse_colour(style.background_color, "background_color")
     if style.background_image is None:
         return Image.new("RGB", (width, height), colour)
-    with opened(style.background_image) as img:
+    with opened(style.background_image, max_pixels) as img:
         draft_for(img, (width, height))
         return fit_onto(prepare(img, detach=False), width, height, "cover", colour)
 
 
 def render_slogan(
-    text: str, style: SloganStyle, width: int, height: int, dst_path: Path
+    text: str,
+    style: SloganStyle,
+    width: int,
+    height: int,
+    dst_path: Path,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> SloganRender:
     """Draw `text` as a width x height poster at `dst_path`.
 
@@ -268,7 +282,7 @@ def render_slogan(
     else:
         if by_phrase.size >= PHRASE_SIZE_RATIO * fitted.size:
             fitted = by_phrase
-    canvas = _canvas(style, width, height)
+    canvas = _canvas(style, width, height, max_pixels)
     draw = ImageDraw.Draw(canvas)
     face = load_font(font, fitted.size)
     fill = parse_colour(style.text_color, "text_color")
