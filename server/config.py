@@ -19,7 +19,7 @@ from server.errors import ConfigError
 
 ENV_PREFIX = "SIGNAGE_"
 SETTINGS_FILE = "signage.toml"
-SECRET_FILE = "secret_key"
+SECRET_FILE = "secret_key"  # noqa: S105 - a file name
 
 
 class Settings(BaseModel):
@@ -27,23 +27,70 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    instance_path: Path = Field(default=Path("instance"), description="Folder for the SQLite database, media and instance settings.")
-    database_url: str = Field(default="", description="SQLAlchemy URL; default: SQLite file in the instance folder.")
-    secret_key: str = Field(default="", description="Signs session cookies; generated into the instance folder when unset.")
-    media_path: Path | None = Field(default=None, description="Local media store; default: <instance>/media.")
-    max_upload_bytes: int = Field(default=64 * 1024 * 1024, gt=0, description="Largest accepted upload.")
-    max_image_pixels: int = Field(default=100_000_000, gt=0, description="Largest accepted image, in pixels.")
+    instance_path: Path = Field(
+        default=Path("instance"),
+        description="Folder for the SQLite database, media and instance settings.",
+    )
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL; default: SQLite file in the instance folder."
+    )
+    secret_key: str = Field(
+        default="",
+        description="Signs session cookies; generated into the instance folder when unset.",
+    )
+    media_path: Path | None = Field(
+        default=None, description="Local media store; default: <instance>/media."
+    )
+    max_upload_bytes: int = Field(
+        default=64 * 1024 * 1024, gt=0, description="Largest accepted upload."
+    )
+    max_image_pixels: int = Field(
+        default=100_000_000, gt=0, description="Largest accepted image, in pixels."
+    )
     screen_profiles: tuple[str, ...] = Field(
         default=("1920x1080", "1080x1920", "3840x2160", "1280x720"),
         description="Screen resolutions variants are made for.",
     )
     poll_interval_s: int = Field(default=30, ge=1, le=3600, description="How often players poll.")
-    publish_margin_s: int = Field(default=30, ge=0, le=3600, description="Added to the poll interval before a publish takes effect.")
-    manifest_horizon_h: int = Field(default=48, ge=24, le=24 * 14, description="How far ahead a manifest reaches.")
-    heartbeat_flush_s: float = Field(default=5.0, gt=0, le=300, description="How often each worker writes last-seen times.")
-    offline_after_polls: int = Field(default=3, ge=1, le=100, description="Missed polls before a screen counts as offline.")
+    publish_margin_s: int = Field(
+        default=30,
+        ge=0,
+        le=3600,
+        description="Added to the poll interval before a publish takes effect.",
+    )
+    manifest_horizon_h: int = Field(
+        default=48, ge=24, le=24 * 14, description="How far ahead a manifest reaches."
+    )
+    heartbeat_flush_s: float = Field(
+        default=5.0, gt=0, le=300, description="How often each worker writes last-seen times."
+    )
+    offline_after_polls: int = Field(
+        default=3, ge=1, le=100, description="Missed polls before a screen counts as offline."
+    )
+    heartbeat_thread: bool = Field(
+        default=True,
+        description="Flush heartbeats from a background thread in each server process "
+        "(never under app.testing; tests flush explicitly).",
+    )
+    player_concurrency: int = Field(
+        default=16,
+        ge=0,
+        le=10_000,
+        description="Player requests one process serves at once; more get 503 with "
+        "Retry-After (0: no limit).",
+    )
+    screenshot_max_bytes: int = Field(
+        default=2 * 1024 * 1024, gt=0, description="Largest screenshot a player may upload."
+    )
+    clock_file: Path | None = Field(
+        default=None,
+        description="TESTS AND DEMOS ONLY: a file that sets the server clock (an RFC 3339 "
+        "instant, or +/- seconds from the system clock); see server.clock.FileClock.",
+    )
     log_level: str = Field(default="INFO", description="Python logging level.")
-    session_cookie_secure: bool = Field(default=False, description="Send the session cookie over HTTPS only.")
+    session_cookie_secure: bool = Field(
+        default=False, description="Send the session cookie over HTTPS only."
+    )
 
     @field_validator("log_level")
     @classmethod
@@ -60,7 +107,9 @@ class Settings(BaseModel):
             value = [p.strip() for p in value.split(",") if p.strip()]
         for profile in value:
             width, sep, height = str(profile).partition("x")
-            if not (sep and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
+            if not (
+                sep and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0
+            ):
                 raise ValueError(f"{profile!r} is not WIDTHxHEIGHT")
         return tuple(value)
 
@@ -87,7 +136,9 @@ def load_settings(
     origin: dict[str, str] = {}
     overrides = dict(overrides or {})
 
-    instance = Path(overrides.get("instance_path") or environ.get(env_name("instance_path")) or "instance")
+    instance = Path(
+        overrides.get("instance_path") or environ.get(env_name("instance_path")) or "instance"
+    )
     settings_file = instance / SETTINGS_FILE
     if settings_file.is_file():
         try:
@@ -138,4 +189,6 @@ def _instance_secret(instance: Path) -> str:
     except FileExistsError:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise ConfigError(f"{env_name('secret_key')} is unset and {path} cannot be written: {exc}") from exc
+        raise ConfigError(
+            f"{env_name('secret_key')} is unset and {path} cannot be written: {exc}"
+        ) from exc
