@@ -45,7 +45,10 @@ class Settings(BaseModel):
         default=64 * 1024 * 1024, gt=0, description="Largest accepted upload."
     )
     max_image_pixels: int = Field(
-        default=100_000_000, gt=0, description="Largest accepted image, in pixels."
+        default=89_000_000,
+        gt=0,
+        le=89_000_000,  # Pillow's decompression-bomb guard starts just above this
+        description="Largest accepted image, in pixels.",
     )
     screen_profiles: tuple[str, ...] = Field(
         default=("1920x1080", "1080x1920", "3840x2160", "1280x720"),
