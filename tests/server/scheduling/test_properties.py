@@ -1,0 +1,440 @@
+"""Invariants of the engine over random rules, screens and zones, checked against an oracle.
+
+The oracle shares no code with the engine: it converts wall-clock times by trying every
+offset the zone uses nearby and scanning minute by minute across a gap, and it decides
+the winner at one instant by comparing rules pairwise.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, date, datetime, time, timedelta
+from random import Random
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from server.scheduling import (
+    DailyWindow,
+    Layer,
+    Rule,
+    Schedule,
+    ScreenFacts,
+    Segment,
+    Specificity,
+    Targets,
+    find_conflicts,
+    occurrences,
+    resolve,
+    timeline,
+)
+
+ZONES = ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Shanghai", "UTC"]
+# Days next to 2024's DST changes, each with its zone, and the leap day.
+BASE_DAYS = [
+    (date(2024, 3, 9), "America/New_York"),  # springs forward on the 10th
+    (date(2024, 3, 30), "Europe/Berlin"),  # springs forward on the 31st
+    (date(2024, 4, 6), "Australia/Lord_Howe"),  # falls back half an hour on the 7th
+    (date(2024, 10, 5), "Australia/Lord_Howe"),  # springs forward half an hour on the 6th
+    (date(2024, 10, 26), "Europe/Berlin"),  # falls back on the 27th
+    (date(2024, 11, 2), "America/New_York"),  # falls back on the 3rd
+    (date(2024, 2, 28), "Asia/Shanghai"),
+]
+PARTS = 1_000_000  # sample instants at k/PARTS of an interval, exactly
+ORG_PATHS = [(1,), (1, 2), (1, 3), (1, 2, 4)]
+PROPERTY = settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+# --- strategies -------------------------------------------------------------------------
+
+# Mostly the hours where DST changes happen, and around midnight.
+hours = st.one_of(st.sampled_from([0, 1, 2, 2, 3, 22, 23]), st.integers(0, 23))
+wall_times = st.builds(time, hours, st.sampled_from([0, 15, 30, 45]))
+
+
+@st.composite
+def rules_and_screen(draw: st.DrawFn) -> tuple[list[Rule], ScreenFacts, datetime, datetime]:
+    base, base_zone = draw(st.sampled_from(BASE_DAYS))
+    zones = st.one_of(st.just(base_zone), st.sampled_from(ZONES))
+    screen = ScreenFacts(
+        id=draw(st.sampled_from([100, 101])),
+        org_path=draw(st.sampled_from(ORG_PATHS)),
+        timezone=draw(zones),
+        groups=draw(st.frozensets(st.sampled_from([10, 11, 12]), max_size=2)),
+        tags=draw(st.frozensets(st.sampled_from(["a", "b"]), max_size=2)),
+        default_playlist=draw(st.sampled_from([None, "default"])),
+    )
+    anchor = datetime.combine(base, time(0), UTC)
+    instants = st.builds(
+        lambda minutes: anchor + timedelta(minutes=minutes), st.integers(-1440, 6 * 1440)
+    )
+    rules = []
+    for i in range(draw(st.integers(0, 6))):
+        first = base + timedelta(days=draw(st.integers(-2, 3)))
+        interval = None
+        if draw(st.integers(0, 9)) == 0:
+            s = draw(instants)
+            interval = (s, s + timedelta(minutes=draw(st.integers(1, 3 * 1440))))
+        live_from = draw(st.one_of(st.none(), instants))
+        live_until = draw(st.one_of(st.none(), instants))
+        if live_from is not None and live_until is not None and live_until <= live_from:
+            live_until = None
+        rules.append(
+            Rule(
+                id=f"r{i}",
+                playlist=draw(st.sampled_from(["p", "q", "r"])),
+                owner_org=draw(st.sampled_from([1, 2, 3, 4])),
+                targets=Targets(
+                    everyone=draw(st.booleans()),
+                    organisations=draw(st.frozensets(st.sampled_from([1, 2, 3, 4]), max_size=2)),
+                    groups=draw(st.frozensets(st.sampled_from([10, 11, 12]), max_size=2)),
+                    tags=draw(st.frozensets(st.sampled_from(["a", "b"]), max_size=1)),
+                    screens=draw(st.frozensets(st.sampled_from([100, 101]), max_size=1)),
+                ),
+                first_date=first,
+                last_date=first + timedelta(days=draw(st.integers(0, 4))),
+                timezone=draw(st.one_of(st.none(), zones)),
+                weekdays=draw(
+                    st.one_of(st.none(), st.frozensets(st.integers(0, 6), min_size=1))
+                ),
+                windows=tuple(
+                    DailyWindow(draw(wall_times), draw(wall_times))
+                    for _ in range(draw(st.integers(0, 2)))
+                ),
+                interval=interval,
+                priority=draw(st.integers(0, 2)),
+                layer=draw(st.sampled_from([Layer.NORMAL, Layer.NORMAL, Layer.TAKEOVER])),
+                published_at=draw(st.sampled_from([None, anchor - timedelta(days=1), anchor])),
+                live_from=live_from,
+                live_until=live_until,
+            )
+        )
+    start = anchor + timedelta(minutes=draw(st.integers(-720, 1440)))
+    end = start + timedelta(minutes=draw(st.integers(1, 4 * 1440)))
+    return rules, screen, start, end
+
+
+# --- the oracle ---------------------------------------------------------------------------
+
+
+@functools.cache
+def oracle_instant(day: date, wall: time, zone_name: str, end: bool) -> datetime:
+    """Where `wall` on `day` starts (or ends) by the documented DST rules."""
+    tz = ZoneInfo(zone_name)
+    naive = datetime.combine(day, wall)
+    offsets = {
+        (naive + timedelta(hours=h)).replace(tzinfo=UTC).astimezone(tz).utcoffset()
+        for h in range(-36, 37, 3)
+    }
+    readings = sorted(
+        u
+        for off in offsets
+        if off is not None
+        for u in [(naive - off).replace(tzinfo=UTC)]
+        if u.astimezone(tz).replace(tzinfo=None) == naive
+    )
+    if readings:  # one reading, or two in a fold: start at the first, end at the second
+        return readings[-1] if end else readings[0]
+    # A gap: the first instant whose wall clock reads later than `naive`.
+    u = (naive - max(o for o in offsets if o is not None)).replace(tzinfo=UTC)
+    while u.astimezone(tz).replace(tzinfo=None) <= naive:
+        u += timedelta(minutes=1)
+    return u
+
+
+def oracle_spans(rule: Rule, zone_name: str, day: date) -> list[tuple[datetime, datetime]]:
+    if not rule.windows:
+        s = oracle_instant(day, time(0), zone_name, False)
+        e = oracle_instant(day + timedelta(days=1), time(0), zone_name, False)
+        return [(s, e)]
+    spans = []
+    for w in rule.windows:
+        end_day = day + timedelta(days=1) if w.end <= w.start else day
+        s = oracle_instant(day, w.start, zone_name, False)
+        e = oracle_instant(end_day, w.end, zone_name, True)
+        if s < e:
+            spans.append((s, e))
+    spans.sort()
+    merged: list[tuple[datetime, datetime]] = []
+    for s, e in spans:
+        if merged and s < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def oracle_anchor(rule: Rule, screen: ScreenFacts, t: datetime) -> datetime | None:
+    """Start of the rule's occurrence in force at `t` (the earliest begun), or None."""
+    if rule.live_from is not None and t < rule.live_from:
+        return None
+    if rule.live_until is not None and t >= rule.live_until:
+        return None
+    if rule.interval is not None:
+        return rule.interval[0] if rule.interval[0] <= t < rule.interval[1] else None
+    zone_name = rule.timezone or screen.timezone
+    local = t.astimezone(ZoneInfo(zone_name)).date()
+    found = []
+    for k in range(-2, 2):
+        day = local + timedelta(days=k)
+        if not rule.first_date <= day <= rule.last_date:
+            continue
+        if rule.weekdays is not None and day.weekday() not in rule.weekdays:
+            continue
+        found += [s for s, e in oracle_spans(rule, zone_name, day) if s <= t < e]
+    return min(found) if found else None
+
+
+def oracle_specificity(rule: Rule, screen: ScreenFacts) -> Specificity | None:
+    if rule.owner_org not in screen.org_path:
+        return None
+    t = rule.targets
+    hits = [
+        (t.everyone, Specificity.ALL),
+        (bool(t.organisations & set(screen.org_path)), Specificity.ORGANISATION),
+        (bool(t.tags & screen.tags), Specificity.TAG),
+        (bool(t.groups & screen.groups), Specificity.GROUP),
+        (screen.id in t.screens, Specificity.SCREEN),
+    ]
+    found = [spec for hit, spec in hits if hit]
+    return max(found) if found else None
+
+
+def beats(a: tuple[Rule, Specificity], b: tuple[Rule, Specificity]) -> bool:
+    """Whether `a` wins over `b` under the documented order."""
+    (ra, sa), (rb, sb) = a, b
+    for x, y in [(ra.layer, rb.layer), (ra.priority, rb.priority), (sa, sb)]:
+        if x != y:
+            return x > y
+    if ra.published_at != rb.published_at:
+        if ra.published_at is None or rb.published_at is None:
+            return rb.published_at is None
+        return ra.published_at > rb.published_at
+    return ra.id < rb.id
+
+
+def oracle_day_start(screen: ScreenFacts, t: datetime) -> datetime:
+    local = t.astimezone(ZoneInfo(screen.timezone)).date()
+    starts = [
+        oracle_instant(local + timedelta(days=k), time(0), screen.timezone, False)
+        for k in range(-1, 2)
+    ]
+    return max(s for s in starts if s <= t)
+
+
+def oracle_at(rules: list[Rule], screen: ScreenFacts, t: datetime) -> tuple[object, ...]:
+    """(playlist, rule, anchor, beaten, conflict) at `t`, by brute force."""
+    active = []
+    for rule in rules:
+        spec = oracle_specificity(rule, screen)
+        anchor = oracle_anchor(rule, screen, t) if spec is not None else None
+        if anchor is not None:
+            active.append((rule, spec, anchor))
+    if not active:
+        return (screen.default_playlist, None, oracle_day_start(screen, t), (), False)
+    ordered = sorted(
+        active,
+        key=functools.cmp_to_key(
+            lambda a, b: -1 if beats((a[0], a[1]), (b[0], b[1])) else 1
+        ),
+    )
+    (w, ws, wa), rest = ordered[0], ordered[1:]
+    conflict = bool(rest) and (rest[0][0].layer, rest[0][0].priority, rest[0][1]) == (
+        w.layer,
+        w.priority,
+        ws,
+    )
+    return (w.playlist, w.id, wa, tuple(r.id for r, _, _ in rest), conflict)
+
+
+def answer(segment: Segment) -> tuple[object, ...]:
+    return (segment.playlist, segment.rule, segment.anchor, segment.beaten, segment.conflict)
+
+
+def containing(segments: list[Segment], t: datetime) -> Segment:
+    (found,) = [s for s in segments if s.start <= t < s.end]
+    return found
+
+
+# --- properties ---------------------------------------------------------------------------
+
+
+@PROPERTY
+@given(rules_and_screen())
+def test_segments_cover_the_interval_exactly(case: tuple) -> None:
+    rules, screen, start, end = case
+    segments = timeline(rules, screen, start, end)
+    assert segments[0].start == start and segments[-1].end == end
+    for seg in segments:
+        assert seg.start < seg.end
+        assert seg.start.utcoffset() == timedelta(0) and seg.anchor.utcoffset() == timedelta(0)
+    for before, after in zip(segments, segments[1:], strict=False):
+        assert before.end == after.start
+        assert answer(before) != answer(after), "equal neighbours must be merged"
+
+
+@PROPERTY
+@given(rules_and_screen(), st.randoms(use_true_random=False))
+def test_timeline_is_deterministic_under_any_rule_order(case: tuple, rnd: Random) -> None:
+    rules, screen, start, end = case
+    shuffled = list(rules)
+    rnd.shuffle(shuffled)
+    assert timeline(shuffled, screen, start, end) == timeline(rules, screen, start, end)
+
+
+@PROPERTY
+@given(rules_and_screen(), st.lists(st.integers(0, PARTS - 1), max_size=8))
+def test_every_answer_is_what_the_oracle_computes(case: tuple, fractions: list[int]) -> None:
+    rules, screen, start, end = case
+    segments = timeline(rules, screen, start, end)
+    samples = [s.start for s in segments] + [s.start + (s.end - s.start) / 2 for s in segments]
+    samples += [start + (end - start) * f // PARTS for f in fractions]
+    for t in samples:
+        assert answer(containing(segments, t)) == oracle_at(rules, screen, t), t
+
+
+@PROPERTY
+@given(rules_and_screen(), st.integers(0, PARTS - 1))
+def test_resolve_equals_the_timeline_segment(case: tuple, fraction: int) -> None:
+    rules, screen, start, end = case
+    at = start + (end - start) * fraction // PARTS
+    segment = containing(timeline(rules, screen, start, end), at)
+    found = resolve(rules, screen, at)
+    assert answer(found.segment) == answer(segment)
+    assert found.next_change == found.segment.end
+    # resolve sees beyond [start, end): its segment extends the timeline's, never cuts it.
+    assert found.segment.start <= segment.start and found.segment.end >= segment.end
+    if segment.end < end:
+        assert found.segment.end == segment.end
+    if segment.start > start:
+        assert found.segment.start == segment.start
+
+
+@PROPERTY
+@given(rules_and_screen(), st.integers(0, PARTS))
+def test_a_shorter_query_sees_the_same_answers(case: tuple, fraction: int) -> None:
+    rules, screen, start, end = case
+    cut = start + (end - start) * fraction // PARTS
+    whole = timeline(rules, screen, start, end)
+    parts = timeline(rules, screen, start, cut) + timeline(rules, screen, cut, end)
+    assert [(answer(s), s.start) for s in parts if s.start != cut] == [
+        (answer(s), s.start) for s in whole if s.start != cut
+    ]
+    for seg in parts:
+        assert answer(containing(whole, seg.start)) == answer(seg)
+
+
+@PROPERTY
+@given(rules_and_screen())
+def test_screens_with_one_key_share_one_timeline(case: tuple) -> None:
+    rules, screen, start, end = case
+    # Facts no rule can see: another id, groups and tags nobody names.
+    twin = ScreenFacts(
+        id=999,
+        org_path=screen.org_path,
+        timezone=screen.timezone,
+        groups=screen.groups | {77},
+        tags=screen.tags | {"unnamed"},
+        default_playlist=screen.default_playlist,
+    )
+    schedule = Schedule(rules)
+    if schedule.screen_key(twin) == schedule.screen_key(screen):
+        assert schedule.timeline(twin, start, end) == schedule.timeline(screen, start, end)
+    else:
+        assert any(screen.id in r.targets.screens for r in rules)
+
+
+@PROPERTY
+@given(rules_and_screen())
+def test_conflicts_cover_exactly_the_conflicted_segments(case: tuple) -> None:
+    rules, screen, start, end = case
+    segments = timeline(rules, screen, start, end)
+    conflicts = find_conflicts(rules, [screen], start, end)
+    flagged = [(s.start, s.end, s.rule) for s in segments if s.conflict]
+    for c in conflicts:
+        assert c.screen == screen.id and c.winner == c.rules[0] and len(c.rules) >= 2
+        inside = [f for f in flagged if c.start <= f[0] and f[1] <= c.end]
+        assert inside and inside[0][0] == c.start and inside[-1][1] == c.end
+        assert all(f[2] == c.winner for f in inside)
+    covered = sum(((c.end - c.start) for c in conflicts), timedelta(0))
+    assert covered == sum(((e - s) for s, e, _ in flagged), timedelta(0))
+
+
+# --- focused properties: DST conversion and the resolution order ----------------------------
+
+
+@st.composite
+def dst_rules(draw: st.DrawFn) -> Rule:
+    base, zone_name = draw(st.sampled_from(BASE_DAYS[:6]))
+    day = base + timedelta(days=1)  # the day of the change
+    near = st.builds(
+        time, st.sampled_from([0, 1, 2, 3, 4, 23]), st.sampled_from([0, 15, 30, 45])
+    )
+    return Rule(
+        id="dst",
+        playlist="p",
+        owner_org=1,
+        targets=Targets(everyone=True),
+        first_date=day - timedelta(days=draw(st.integers(0, 1))),
+        last_date=day + timedelta(days=draw(st.integers(0, 1))),
+        timezone=zone_name,
+        windows=tuple(
+            DailyWindow(draw(near), draw(near)) for _ in range(draw(st.integers(0, 3)))
+        ),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(dst_rules())
+def test_occurrences_follow_the_documented_dst_rules(rule: Rule) -> None:
+    assert rule.timezone is not None
+    start = datetime.combine(rule.first_date - timedelta(days=2), time(0), UTC)
+    end = datetime.combine(rule.last_date + timedelta(days=3), time(0), UTC)
+    expected = []
+    day = rule.first_date
+    while day <= rule.last_date:
+        expected += [(s, e, s) for s, e in oracle_spans(rule, rule.timezone, day)]
+        day += timedelta(days=1)
+    found = occurrences(rule, "UTC", start, end)
+    assert [(o.start, o.end, o.anchor) for o in found] == sorted(expected)
+
+
+@st.composite
+def contenders(draw: st.DrawFn) -> list[Rule]:
+    """Rules that all play the whole of one day, so every example exercises the order."""
+    published = [None, datetime(2024, 5, 1, tzinfo=UTC), datetime(2024, 5, 2, tzinfo=UTC)]
+    ids = draw(st.lists(st.sampled_from("abcdefgh"), min_size=2, max_size=6, unique=True))
+    return [
+        Rule(
+            id=rule_id,
+            playlist=f"p-{rule_id}",
+            owner_org=1,
+            targets=Targets(
+                everyone=draw(st.booleans()),
+                organisations=draw(st.frozensets(st.sampled_from([1, 2]), max_size=1)),
+                groups=draw(st.frozensets(st.sampled_from([10, 11]), max_size=1)),
+                tags=draw(st.frozensets(st.just("a"), max_size=1)),
+                screens=draw(st.frozensets(st.just(100), max_size=1)),
+            ),
+            first_date=date(2024, 6, 3),
+            last_date=date(2024, 6, 3),
+            priority=draw(st.integers(0, 1)),
+            layer=draw(st.sampled_from([Layer.NORMAL, Layer.NORMAL, Layer.TAKEOVER])),
+            published_at=draw(st.sampled_from(published)),
+        )
+        for rule_id in ids
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(contenders())
+def test_the_winner_is_maximal_under_the_documented_order(rules: list[Rule]) -> None:
+    screen = ScreenFacts(
+        id=100, org_path=(1, 2), timezone="UTC", groups=frozenset({10}), tags=frozenset({"a"})
+    )
+    noon = datetime(2024, 6, 3, 12, tzinfo=UTC)
+    (segment,) = timeline(rules, screen, noon, noon + timedelta(hours=1))
+    assert answer(segment) == oracle_at(rules, screen, noon)
