@@ -225,22 +225,24 @@ def oracle_day_start(screen: ScreenFacts, t: datetime) -> datetime:
     return max(s for s in starts if s <= t)
 
 
+Contender = tuple[Rule, Specificity, datetime]
+
+
 def oracle_at(rules: list[Rule], screen: ScreenFacts, t: datetime) -> tuple[object, ...]:
     """(playlist, rule, anchor, beaten, conflict) at `t`, by brute force."""
-    active = []
+    active: list[Contender] = []
     for rule in rules:
         spec = oracle_specificity(rule, screen)
         anchor = oracle_anchor(rule, screen, t) if spec is not None else None
-        if anchor is not None:
+        if spec is not None and anchor is not None:
             active.append((rule, spec, anchor))
     if not active:
         return (screen.default_playlist, None, oracle_day_start(screen, t), (), False)
-    ordered = sorted(
-        active,
-        key=functools.cmp_to_key(
-            lambda a, b: -1 if beats((a[0], a[1]), (b[0], b[1])) else 1
-        ),
-    )
+
+    def compare(a: Contender, b: Contender) -> int:
+        return -1 if beats((a[0], a[1]), (b[0], b[1])) else 1
+
+    ordered = sorted(active, key=functools.cmp_to_key(compare))
     (w, ws, wa), rest = ordered[0], ordered[1:]
     conflict = bool(rest) and (rest[0][0].layer, rest[0][0].priority, rest[0][1]) == (
         w.layer,
