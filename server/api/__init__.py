@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response
 
-from server.api import organisations, sessions
+from server.api import assets, groups, organisations, playlists, screens, sessions, tokens, users
 from server.api.policy import PUBLIC, declare
 from server.api.registry import API_PREFIX, api
 from server.api.spec import openapi_json
 
-BLUEPRINTS = [sessions.bp, organisations.bp]
+BLUEPRINTS = [
+    sessions.bp,
+    organisations.bp,
+    users.bp,
+    tokens.bp,
+    screens.bp,
+    groups.bp,
+    assets.bp,
+    playlists.bp,
+]
 
 
 def init_app(app: Flask) -> None:

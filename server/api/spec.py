@@ -44,6 +44,8 @@ class Operation:
 
 
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
+_INT_PARAM = re.compile(r"<int:(\w+)>")
+MAX_ID = 2**31 - 1  # ids are 32-bit on every backend; a larger one is a 404, not an overflow
 
 
 def _openapi_path(rule: str) -> tuple[str, dict[str, str]]:
@@ -114,7 +116,8 @@ class Api:
                 return _respond(result, status)
 
             declare(policy)(wrapper)
-            bp.add_url_rule(rule, view.__name__, wrapper, methods=[method])
+            flask_rule = _INT_PARAM.sub(rf"<int(max={MAX_ID}):\1>", rule)
+            bp.add_url_rule(flask_rule, view.__name__, wrapper, methods=[method])
             return wrapper
 
         return register
@@ -210,7 +213,11 @@ def openapi_document(api: Api, title: str, version: str) -> dict[str, Any]:
         "components": {
             "schemas": schemas,
             "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "description": "API token (sgt_…) or device token (sgd_…)"},
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "API token (sgt_…) or device token (sgd_…)",
+                },
                 "session": {"type": "apiKey", "in": "cookie", "name": "session"},
             },
         },
@@ -230,13 +237,11 @@ def _operation(op: Operation) -> dict[str, Any]:
         "description": f"Access: {op.policy.describe()}.",
     }
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
+        {"name": name, "in": "path", "required": True, "schema": _path_schema(kind)}
         for name, kind in op.path_params.items()
     ]
     if op.query is not None:
-        for name, info in op.query.model_json_schema()["properties"].items():
-            schema = {k: v for k, v in info.items() if k not in ("title", "description")}
-            params.append({"name": name, "in": "query", "required": False, "schema": schema})
+        params.extend(_query_parameters(op.query))
     if params:
         out["parameters"] = params
     if op.body is not None:
@@ -246,10 +251,10 @@ def _operation(op: Operation) -> dict[str, Any]:
 
     ok: dict[str, Any] = {"description": "Success"}
     if op.response is not None:
-        schema: dict[str, Any] = _ref(op.response)
+        body: dict[str, Any] = _ref(op.response)
         if op.list_response:
-            schema = {"type": "array", "items": schema}
-        ok["content"] = {JSON: {"schema": schema}}
+            body = {"type": "array", "items": body}
+        ok["content"] = {JSON: {"schema": body}}
     elif op.raw_response is not None:
         ok["content"] = {op.raw_response: {"schema": {}}}
     responses: dict[str, Any] = {str(op.status if op.status != 200 or op.response else 200): ok}
@@ -260,12 +265,63 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.policy.audience is not Audience.PUBLIC:
         errors[401] = "Missing or invalid credentials"
         errors[403] = "Not allowed for your role"
-        out["security"] = [{"bearer": []}] + ([{"session": []}] if op.policy.audience is Audience.OPERATOR else [])
+        out["security"] = [{"bearer": []}] + (
+            [{"session": []}] if op.policy.audience is Audience.OPERATOR else []
+        )
     errors.update(op.extra_responses)
     for code, text in sorted(errors.items()):
         responses.setdefault(str(code), {"description": text, "content": problem_content})
     out["responses"] = responses
     return out
+
+
+def _path_schema(kind: str) -> dict[str, Any]:
+    if kind == "integer":
+        return {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    return {"type": kind}
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """One query parameter per field; enums inlined, `X | None` said as an optional X."""
+    full = model.model_json_schema()
+    defs = full.get("$defs", {})
+    required = set(full.get("required", []))
+    params = []
+    for name, info in full["properties"].items():
+        schema = _optional(_inline(info, defs))
+        param: dict[str, Any] = {"name": name, "in": "query", "required": name in required}
+        if "description" in schema:
+            param["description"] = schema.pop("description")
+        param["schema"] = schema
+        params.append(param)
+    return params
+
+
+def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+    """Replace the model's local `#/$defs/...` references (query parameters have no $defs)."""
+    if isinstance(schema, list):
+        return [_inline(s, defs) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/$defs/"):
+        target = dict(defs[ref.removeprefix("#/$defs/")])
+        rest = {k: v for k, v in schema.items() if k != "$ref"}
+        return _inline({**target, **rest}, defs)
+    return {k: _inline(v, defs) for k, v in schema.items() if k != "title"}
+
+
+def _optional(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter is absent rather than null: drop the null branch and a null default."""
+    branches = schema.get("anyOf")
+    if isinstance(branches, list):
+        rest = [b for b in branches if b != {"type": "null"}]
+        if len(rest) == 1 and len(rest) < len(branches):
+            outer = {k: v for k, v in schema.items() if k != "anyOf"}
+            schema = {**rest[0], **outer}
+    if "default" in schema and schema["default"] is None:
+        schema = {k: v for k, v in schema.items() if k != "default"}
+    return schema
 
 
 def openapi_json(api: Api, title: str, version: str) -> Response:
