@@ -207,5 +207,13 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
     run_demo(settings_from(ctx), host=host, port=port, serve=not no_serve, echo=click.echo)
 
 
+# Command groups that live with their domain; imported here, after `friendly` exists.
+from server.campaigns.cli import campaign  # noqa: E402
+from server.campaigns.cli_preview import preview  # noqa: E402
+
+cli.add_command(campaign)
+cli.add_command(preview)
+
+
 def main() -> None:
     cli(obj={})

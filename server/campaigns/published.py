@@ -15,7 +15,7 @@ Keys (stable for a given database state, so manifests stay deterministic):
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server import content_version
-from server.models import Group, Playlist, Publication, Screen
+from server.models import Group, GroupMember, Playlist, Publication, Screen
 from server.scheduling import DailyWindow, Layer, Rule, ScreenFacts, Targets, check_rule
 
 log = logging.getLogger(__name__)
@@ -291,3 +291,47 @@ def screen_facts(session: Session, screen: Screen, content: PublishedContent) ->
         tags=frozenset(str(t) for t in screen.tags or ()),
         default_playlist=default,
     )
+
+
+def screens_facts(
+    session: Session, screens: Sequence[Screen], content: PublishedContent
+) -> list[ScreenFacts]:
+    """`screen_facts` for many screens in a few queries (group membership read in bulk)."""
+    ids = [s.id for s in screens]
+    member: dict[int, set[int]] = {i: set() for i in ids}
+    for chunk_start in range(0, len(ids), 500):
+        chunk = ids[chunk_start : chunk_start + 500]
+        for screen_id, group_id in session.execute(
+            select(GroupMember.screen_id, GroupMember.group_id).where(
+                GroupMember.screen_id.in_(chunk)
+            )
+        ):
+            member[screen_id].add(group_id)
+    parent = dict(
+        session.execute(
+            select(Group.id, Group.parent_id).where(Group.parent_id.is_not(None))
+        ).tuples()
+    )
+    out = []
+    for screen in screens:
+        groups: set[int] = set()
+        for group_id in member[screen.id]:
+            current: int | None = group_id
+            while current is not None and current not in groups:
+                groups.add(current)
+                current = parent.get(current)
+        org_path = screen.organisation.ancestor_ids
+        out.append(
+            ScreenFacts(
+                id=screen.id,
+                org_path=org_path,
+                timezone=screen.timezone,
+                groups=frozenset(groups),
+                tags=frozenset(str(t) for t in screen.tags or ()),
+                default_playlist=next(
+                    (content.defaults[o] for o in reversed(org_path) if o in content.defaults),
+                    None,
+                ),
+            )
+        )
+    return out

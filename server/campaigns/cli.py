@@ -1,0 +1,267 @@
+"""`signage campaign …` (check, plan, apply, export) and `signage preview`.
+
+`check`, `plan`, `export` (to stdout) and `preview` only read: they create no instance
+folder, no database and no media, and roll back whatever session they opened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import make_url
+from sqlalchemy.orm import Session
+
+from server.cli import friendly
+from server.config import Settings, load_settings
+
+EXIT_PROBLEMS = 2
+
+
+def read_settings(ctx: click.Context) -> Settings:
+    """Settings without side effects: the command line never needs the cookie secret, so
+    none is generated into (and no folder is created for) the instance."""
+    obj = ctx.find_root().ensure_object(dict)
+    if obj.get("campaign_settings") is None:
+        overrides = dict(obj.get("overrides") or {})
+        if not os.environ.get("SIGNAGE_SECRET_KEY"):
+            overrides.setdefault("secret_key", "not-used-by-the-command-line")
+        obj["campaign_settings"] = load_settings(overrides)
+    settings: Settings = obj["campaign_settings"]
+    return settings
+
+
+def _database_exists(settings: Settings) -> bool:
+    if not settings.is_sqlite:
+        return True
+    database = make_url(settings.database_url).database
+    if not database:
+        return False
+    return database == ":memory:" or Path(database).is_file()
+
+
+@contextmanager
+def reading(ctx: click.Context, *, required: bool = True) -> Iterator[Session | None]:
+    """A session that is always rolled back; None when there is no database yet."""
+    from server.db import make_engine
+
+    settings = read_settings(ctx)
+    if not _database_exists(settings):
+        if required:
+            raise click.ClickException(
+                f"no database in {settings.instance_path}: run `signage db upgrade` first"
+            )
+        yield None
+        return
+    engine = make_engine(settings)
+    try:
+        with Session(engine) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def writing(ctx: click.Context) -> Iterator[Session]:
+    """A session committed on success, rolled back on any error."""
+    from server.db import Database, make_engine
+
+    settings = read_settings(ctx)
+    if not _database_exists(settings):
+        raise click.ClickException(
+            f"no database in {settings.instance_path}: run `signage db upgrade` first"
+        )
+    database = Database(make_engine(settings))
+    try:
+        with database.session() as session:
+            yield session
+    finally:
+        database.engine.dispose()
+
+
+def _now() -> datetime:
+    from server.clock import SystemClock
+
+    return SystemClock().now()
+
+
+def _print_problems(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line)
+    click.echo(f"{len(lines)} problem{'s' if len(lines) != 1 else ''}", err=True)
+    sys.exit(EXIT_PROBLEMS)
+
+
+def _checked(session: Session | None, file: str, org: str | None, start_on: date | None) -> Any:
+    from server.campaigns.check import check_campaign
+
+    checked = check_campaign(session, Path(file), org_name=org, start_on=start_on)
+    if checked.problems:
+        _print_problems(checked.render(file))
+    return checked
+
+
+FILE = click.argument("file", type=click.Path(dir_okay=False))
+ORG = click.option("--org", "org", help="Organisation the campaign belongs to.")
+START_ON = click.option(
+    "--start-on",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Move the campaign so that it starts on this date (YYYY-MM-DD).",
+)
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value is not None else None
+
+
+@click.group()
+def campaign() -> None:
+    """Campaign files: check, plan, apply, export."""
+
+
+@campaign.command("check")
+@FILE
+@ORG
+@START_ON
+@click.pass_context
+@friendly
+def check_cmd(ctx: click.Context, file: str, org: str | None, start_on: datetime | None) -> None:
+    """Check FILE completely; print each problem as FILE:LINE: field: reason (exit 2)."""
+    with reading(ctx, required=False) as session:
+        checked = _checked(session, file, org, _day(start_on))
+        spec = checked.spec
+        click.echo(
+            f"{file}: ok: campaign {spec.name!r}, {len(spec.playlists)} playlists,"
+            f" {len(spec.entries)} schedule entries"
+        )
+        if session is None:
+            click.echo(
+                "note: no database yet, so organisation, group and screen names were not checked",
+                err=True,
+            )
+
+
+@campaign.command("plan")
+@FILE
+@ORG
+@START_ON
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.pass_context
+@friendly
+def plan_cmd(
+    ctx: click.Context, file: str, org: str | None, start_on: datetime | None, as_json: bool
+) -> None:
+    """Show what applying FILE would add, change and remove, and the conflicts it brings."""
+    from server.campaigns.plan import make_plan, render_plan
+
+    with reading(ctx) as session:
+        assert session is not None
+        checked = _checked(session, file, org, _day(start_on))
+        plan = make_plan(session, checked.bound, _now())
+    if as_json:
+        click.echo(json.dumps(_plan_json(plan), ensure_ascii=False, indent=2))
+    else:
+        for line in render_plan(plan):
+            click.echo(line)
+
+
+def _plan_json(plan: Any) -> dict[str, Any]:
+    return {
+        "campaign": plan.campaign,
+        "organisation": plan.organisation,
+        "new": plan.new,
+        "status": plan.status,
+        "changes": [{"op": c.op, "what": c.what, "detail": c.detail} for c in plan.changes],
+        "conflicts": [
+            {
+                "start": c.start.isoformat(),
+                "end": c.end.isoformat(),
+                "screens": list(c.screens),
+                "rules": list(c.rules),
+                "detail": c.detail,
+            }
+            for c in plan.conflicts
+        ],
+    }
+
+
+@campaign.command("apply")
+@FILE
+@ORG
+@START_ON
+@click.option("--as", "as_email", help="Act as this user (audit, roles); default: full rights.")
+@click.option("--publish", is_flag=True, help="Publish straight away (approvers and admins).")
+@click.pass_context
+@friendly
+def apply_cmd(
+    ctx: click.Context,
+    file: str,
+    org: str | None,
+    start_on: datetime | None,
+    as_email: str | None,
+    publish: bool,
+) -> None:
+    """Apply FILE as a draft (or published, with --publish); again, it changes nothing."""
+    from server.campaigns.service import apply_file
+    from server.storage import make_store
+
+    settings = read_settings(ctx)
+    with writing(ctx) as session:
+        checked = _checked(session, file, org, _day(start_on))
+        outcome = apply_file(
+            session,
+            make_store(settings),
+            settings,
+            checked.bound,
+            _now(),
+            as_email=as_email,
+            publish=publish,
+        )
+    for line in outcome:
+        click.echo(line)
+
+
+@campaign.command("export")
+@click.argument("name")
+@ORG
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Write NAME.yaml and its posters into this folder (else: print, posters by sha256).",
+)
+@click.pass_context
+@friendly
+def export_cmd(ctx: click.Context, name: str, org: str | None, out: str | None) -> None:
+    """Print campaign NAME as a campaign file that applies back to the same content."""
+    from server.campaigns.export import PosterFiles, export_campaign, find_campaign
+    from server.storage import make_store
+
+    with reading(ctx) as session:
+        assert session is not None
+        found = find_campaign(session, name, org)
+        if out is None:
+            click.echo(export_campaign(session, found), nl=False)
+            return
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        text = export_campaign(
+            session, found, PosterFiles(session, make_store(read_settings(ctx)), folder)
+        )
+    target = folder / f"{_slug(name)}.yaml"
+    target.write_text(text, encoding="utf-8")
+    click.echo(str(target))
+
+
+def _slug(name: str) -> str:
+    kept = "".join(c if c.isalnum() else "-" for c in name.lower())
+    return "-".join(p for p in kept.split("-") if p) or "campaign"

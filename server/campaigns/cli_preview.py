@@ -1,0 +1,132 @@
+"""`signage preview`: what a screen plays at an instant or over a time, and why."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import click
+
+from server.campaigns.cli import ORG, _now, reading
+from server.campaigns.schema import format_duration
+from server.cli import friendly
+from server.errors import FieldError, ValidationFailed
+from server.preview import AtInstant, PreviewSegment, RuleInfo, Timeline
+
+
+def _instant(value: str, field: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationFailed(
+            f"{value!r} is not a date and time", [FieldError(field, "e.g. 2022-09-07T10:00+08:00")]
+        ) from None
+    if parsed.tzinfo is None:
+        raise ValidationFailed(
+            f"{value!r} has no UTC offset", [FieldError(field, "add one, e.g. +08:00")]
+        )
+    return parsed
+
+
+def _local(value: datetime, tz: ZoneInfo) -> str:
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S%z")
+
+
+def _rule(rule: RuleInfo) -> str:
+    where = f"campaign {rule.campaign!r}" if rule.campaign else "a rule"
+    entry = f" schedule[{rule.entry}]" if rule.entry is not None else ""
+    return f"{where}{entry}: {rule.description or 'play ' + rule.playlist} [{rule.id}]"
+
+
+def _segment_lines(seg: PreviewSegment, tz: ZoneInfo, items: bool) -> list[str]:
+    if seg.playlist is None:
+        head = "nothing scheduled: the idle card"
+    elif seg.default:
+        head = f"playlist {seg.playlist!r} (the organisation's default playlist; no rule matches)"
+    else:
+        head = f"playlist {seg.playlist!r} of campaign {seg.campaign!r}"
+    lines = [head]
+    if seg.rule is not None:
+        lines.append(f"  won by   {_rule(seg.rule)}")
+    for beaten in seg.beaten:
+        lines.append(f"  beating  {_rule(beaten)}")
+    if seg.conflict:
+        lines.append("  conflict: rules tie on layer, priority and target; see `campaign plan`")
+    if items:
+        for item in seg.items:
+            what = item.title or item.sha256[:12]
+            lines.append(
+                f"  item {item.index + 1}: {item.kind} {what} ({format_duration(item.duration_ms)})"
+            )
+    return lines
+
+
+def render_at(result: AtInstant) -> list[str]:
+    tz = ZoneInfo(result.screen.timezone)
+    seg = result.segment
+    lines = [
+        f"screen {result.screen.name!r} ({result.screen.organisation}, {tz.key})"
+        f" at {_local(result.at, tz)}",
+        *_segment_lines(seg, tz, items=True),
+        f"  from {_local(seg.start, tz)} until {_local(result.next_change, tz)}",
+    ]
+    if result.item is not None and result.item_until is not None:
+        lines.append(
+            f"  on screen: item {result.item.index + 1} until {_local(result.item_until, tz)}"
+        )
+    return lines
+
+
+def render_timeline(result: Timeline) -> list[str]:
+    tz = ZoneInfo(result.screen.timezone)
+    lines = [f"screen {result.screen.name!r} ({result.screen.organisation}, {tz.key})"]
+    for seg in result.segments:
+        lines.append(f"{_local(seg.start, tz)} .. {_local(seg.end, tz)}")
+        lines.extend("  " + line for line in _segment_lines(seg, tz, items=False))
+    return lines
+
+
+@click.command()
+@click.option("--screen", "screen_name", required=True, help="Screen name or id.")
+@ORG
+@click.option("--at", "at", help="An instant with its offset, e.g. 2022-09-07T10:00+08:00.")
+@click.option("--from", "start", help="Timeline start (with --to).")
+@click.option("--to", "end", help="Timeline end (at most 31 days after --from).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@friendly
+def preview(
+    ctx: click.Context,
+    screen_name: str,
+    org: str | None,
+    at: str | None,
+    start: str | None,
+    end: str | None,
+    as_json: bool,
+) -> None:
+    """What a screen plays at an instant (--at) or over a time (--from/--to), and why."""
+    from server.preview import find_screen, screen_at, screen_timeline, to_json
+
+    if (at is None) == (start is None and end is None) or (at is None and None in (start, end)):
+        raise click.UsageError("give --at, or both --from and --to")
+    with reading(ctx) as session:
+        assert session is not None
+        screen = find_screen(session, screen_name, org)
+        if at is not None:
+            result = screen_at(session, screen, _instant(at, "--at"), _now())
+            payload, lines = to_json(result), render_at(result)
+        else:
+            assert start is not None and end is not None
+            timeline = screen_timeline(
+                session, screen, _instant(start, "--from"), _instant(end, "--to"), _now()
+            )
+            payload, lines = to_json(timeline), render_timeline(timeline)
+    if as_json:
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        for line in lines:
+            click.echo(line)
+
+
+_ = timedelta

@@ -1,0 +1,197 @@
+"""The publishing workflow: draft ▸ submitted ▸ approved ▸ published ▸ archived.
+
+Only a publication puts content on screens: publishing freezes the campaign into a
+snapshot (`server.campaigns.snapshot`) recorded through `server.content_version.bump`,
+taking effect one poll interval plus a margin later so that every screen switches at the
+same instant. Each step is audited in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server import audit, content_version
+from server.auth import Actor
+from server.campaigns.snapshot import campaign_snapshot
+from server.config import Settings
+from server.errors import Conflict, FieldError, Forbidden, ValidationFailed
+from server.models import Campaign, CampaignStatus, Publication, Role
+
+# The command line acts with full rights unless told who it acts as (`--as EMAIL`).
+SYSTEM = Actor(user_id=0, email="signage-cli", roles={"/": Role.ADMIN})
+
+
+def actor_id(actor: Actor) -> int | None:
+    return actor.user_id or None
+
+
+def effective_instant(settings: Settings, now: datetime) -> datetime:
+    """When a publish made at `now` takes effect: after every screen has polled once more."""
+    return now + timedelta(seconds=settings.poll_interval_s + settings.publish_margin_s)
+
+
+def _audit(
+    session: Session, campaign: Campaign, actor: Actor, action: str, now: datetime, **after: object
+) -> None:
+    audit.record(
+        session,
+        actor_id=actor_id(actor),
+        actor=actor.label,
+        action=action,
+        object_type="campaign",
+        object_id=campaign.id,
+        organisation_id=campaign.organisation_id,
+        at=now,
+        after={"status": str(campaign.status), **after},
+    )
+
+
+def _require_status(campaign: Campaign, allowed: tuple[CampaignStatus, ...], step: str) -> None:
+    if campaign.status not in allowed:
+        wanted = " or ".join(s.value for s in allowed)
+        raise Conflict(
+            f"cannot {step} a campaign that is {campaign.status.value} (it must be {wanted})",
+            [FieldError("status", campaign.status.value)],
+        )
+
+
+def org_path(session: Session, campaign: Campaign) -> str:
+    from server.auth import org_path_of
+
+    return org_path_of(session, campaign.organisation_id)
+
+
+def submit(session: Session, campaign: Campaign, actor: Actor, now: datetime) -> Campaign:
+    """An operator asks for approval of a draft."""
+    actor.require(org_path(session, campaign), Role.OPERATOR)
+    _require_status(campaign, (CampaignStatus.DRAFT,), "submit")
+    if not campaign.entries:
+        raise ValidationFailed(
+            "the campaign has no schedule entries", [FieldError("entries", "empty")]
+        )
+    campaign.status = CampaignStatus.SUBMITTED
+    campaign.submitted_by_id = actor_id(actor)
+    campaign.approved_by_id = None
+    campaign.updated_at = now
+    _audit(session, campaign, actor, "submit", now)
+    return campaign
+
+
+def approve(session: Session, campaign: Campaign, actor: Actor, now: datetime) -> Campaign:
+    """An approver of the campaign's organisation (or an ancestor) approves; never their own."""
+    actor.require(org_path(session, campaign), Role.APPROVER)
+    _require_status(campaign, (CampaignStatus.SUBMITTED,), "approve")
+    if campaign.submitted_by_id is not None and campaign.submitted_by_id == actor_id(actor):
+        raise Forbidden("nobody approves their own submission: another approver must")
+    campaign.status = CampaignStatus.APPROVED
+    campaign.approved_by_id = actor_id(actor)
+    campaign.updated_at = now
+    _audit(session, campaign, actor, "approve", now)
+    return campaign
+
+
+def _takeover_only(campaign: Campaign) -> bool:
+    return bool(campaign.entries) and all(e.layer == "takeover" for e in campaign.entries)
+
+
+def publish(
+    session: Session,
+    campaign: Campaign,
+    actor: Actor,
+    now: datetime,
+    settings: Settings,
+    *,
+    immediate: bool = False,
+) -> Publication:
+    """Publish an approved campaign (or, for an approver, a draft straight away).
+
+    `immediate` starts at once instead of after the poll interval and margin; only a
+    campaign made of takeover entries (an emergency) may ask for it.
+    """
+    actor.require(org_path(session, campaign), Role.APPROVER)
+    _require_status(campaign, (CampaignStatus.APPROVED, CampaignStatus.DRAFT), "publish")
+    if not campaign.entries:
+        raise ValidationFailed(
+            "the campaign has no schedule entries", [FieldError("entries", "empty")]
+        )
+    if immediate and not _takeover_only(campaign):
+        raise ValidationFailed(
+            "only a campaign of takeover entries may be published immediately",
+            [FieldError("immediate", "the campaign has normal-layer entries")],
+        )
+    if campaign.status is CampaignStatus.DRAFT:
+        campaign.approved_by_id = actor_id(actor)  # an approver's own publish approves it
+    effective = now if immediate else effective_instant(settings, now)
+    publication = content_version.bump(
+        session,
+        action="publish",
+        now=now,
+        effective_at=effective,
+        campaign_id=campaign.id,
+        snapshot=campaign_snapshot(campaign),
+    )
+    campaign.status = CampaignStatus.PUBLISHED
+    campaign.published_at = now
+    campaign.effective_at = effective
+    campaign.updated_at = now
+    _audit(
+        session,
+        campaign,
+        actor,
+        "publish",
+        now,
+        publication=publication.id,
+        effective_at=effective.isoformat(),
+    )
+    return publication
+
+
+def is_live(session: Session, campaign_id: int) -> bool:
+    """Whether the campaign's latest publication puts content on screens (or will)."""
+    action = session.scalar(
+        select(Publication.action)
+        .where(Publication.campaign_id == campaign_id)
+        .order_by(Publication.id.desc())
+        .limit(1)
+    )
+    return action == "publish"
+
+
+def archive(
+    session: Session, campaign: Campaign, actor: Actor, now: datetime, settings: Settings
+) -> Publication | None:
+    """Take the campaign off screens (at the next effective instant) and out of the workflow."""
+    actor.require(org_path(session, campaign), Role.APPROVER)
+    if campaign.status is CampaignStatus.ARCHIVED:
+        raise Conflict("the campaign is already archived", [FieldError("status", "archived")])
+    publication = None
+    if is_live(session, campaign.id):
+        publication = content_version.bump(
+            session,
+            action="archive",
+            now=now,
+            effective_at=effective_instant(settings, now),
+            campaign_id=campaign.id,
+        )
+        campaign.effective_at = publication.effective_at
+    campaign.status = CampaignStatus.ARCHIVED
+    campaign.updated_at = now
+    _audit(
+        session,
+        campaign,
+        actor,
+        "archive",
+        now,
+        publication=publication.id if publication else None,
+    )
+    return publication
+
+
+def back_to_draft(campaign: Campaign) -> None:
+    """An edit sends the campaign back through approval; what is published stays live."""
+    campaign.status = CampaignStatus.DRAFT
+    campaign.submitted_by_id = None
+    campaign.approved_by_id = None
