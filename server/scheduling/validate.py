@@ -33,7 +33,8 @@ def check_rule(rule: Rule) -> list[RuleProblem]:
     )
     bad("first_date", _date_problem(rule.first_date))
     bad("last_date", _date_problem(rule.last_date))
-    if not problems and rule.last_date < rule.first_date:
+    dates_ok = _date_problem(rule.first_date) is None and _date_problem(rule.last_date) is None
+    if dates_ok and rule.last_date < rule.first_date:
         bad("last_date", "is before first_date")
     if rule.timezone is not None:
         bad("timezone", check_zone(rule.timezone))
