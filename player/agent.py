@@ -83,6 +83,7 @@ class Agent:
         self.devices = DeviceStore(data / "device.json")
         self.state = SharedState(self.devices.load())
         self._beats: dict[str, float] = {}
+        self._closed = False
         self.playback = Playback(
             display=display,
             frames=FrameSource(
@@ -199,6 +200,9 @@ class Agent:
 
     def close(self, workers: list[threading.Thread] | None = None) -> None:
         """Record the play on screen, let the workers finish, release files and display."""
+        if self._closed:
+            return
+        self._closed = True
         self.state.stop(EXIT_OK)
         self.playback.close()
         for worker in workers or []:

@@ -221,8 +221,8 @@ class Cache:
             with source.open_media(ref.url, have) as body, open(part, "r+b" if have else "wb") as f:
                 if body.start != have:  # the server ignored Range: start over
                     have, digest = 0, hashlib.sha256()
+                    f.truncate(0)
                 f.seek(have)
-                f.truncate()
                 received = have
                 for chunk in body.chunks:
                     received += len(chunk)

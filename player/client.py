@@ -185,7 +185,7 @@ class ServerClient:
                 **kwargs,
             )
         except requests.RequestException as exc:
-            raise ServerUnreachable(f"{method} {route}: {exc}") from exc
+            raise ServerUnreachable(f"{route}: {unreachable_reason(exc)}") from exc
         server_time = parse_server_time(response.headers.get("Signage-Server-Time"))
         if server_time is not None and self._estimator is not None:
             self._estimator.add(sent_wall, sent_mono, self._clock.monotonic(), server_time)
@@ -289,7 +289,25 @@ def _chunks(response: requests.Response) -> Iterator[bytes]:
     try:
         yield from response.iter_content(CHUNK_BYTES)
     except requests.RequestException as exc:
-        raise ServerUnreachable(f"media transfer broke: {exc}") from exc
+        raise ServerUnreachable(f"media transfer broke: {unreachable_reason(exc)}") from exc
+
+
+def unreachable_reason(exc: requests.RequestException) -> str:
+    """A short reason for a failed request, for logs and status (requests' own is very long)."""
+    text = str(exc)
+    for needle, reason in (
+        ("Connection refused", "connection refused"),
+        ("Name or service not known", "host name not resolved"),
+        ("Failed to resolve", "host name not resolved"),
+        ("No route to host", "no route to host"),
+        ("Network is unreachable", "network unreachable"),
+        ("CERTIFICATE_VERIFY_FAILED", "TLS certificate not trusted"),
+    ):
+        if needle in text:
+            return reason
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    return type(exc).__name__
 
 
 def parse_hello(body: dict[str, Any]) -> Pairing | Paired:

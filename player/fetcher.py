@@ -22,7 +22,7 @@ from player.state import SharedState
 
 log = logging.getLogger(__name__)
 
-IDLE_S = 5.0
+IDLE_S = 1.0  # a new manifest may arrive any moment: look again this often (cheap)
 REFUSED_RETRY_S = 600.0
 NO_ROOM_RETRY_S = 300.0
 INTEGRITY_STRIKES = 2  # a second bad download of the same asset: stop counting on it

@@ -29,8 +29,9 @@ from player.timeline import Slot, now_playing
 log = logging.getLogger(__name__)
 
 MAX_PLAY = timedelta(hours=24)  # the server refuses longer events; split them
-IDLE_RECHECK_S = 1.0
-NO_CHANGE_RECHECK_S = 60.0
+# A newly activated manifest or a newly cached asset may change the answer before the next
+# scheduled change: look again at least this often (it costs one bisect).
+RECHECK_S = 1.0
 
 
 class FrameSource:
@@ -144,7 +145,8 @@ class Playback:
         self._report(f"asset {sha[:12]} undecodable: {why}")
 
     def step(self) -> float:
-        """Bring the screen up to date; return seconds until it should be looked at again."""
+        """Bring the screen up to date; return seconds until it should be looked at again
+        (the next change, or `RECHECK_S` if that comes first)."""
         now = self._clock.now()
         if self._state.screenshot_wanted():
             self._state.deliver_screenshot(encode_screenshot(self._display.snapshot()))
@@ -156,7 +158,7 @@ class Playback:
                 self._put(("pairing", code), self._frames.pairing(code), "cut", now)
             else:
                 self._put(("idle", "waiting"), self._frames.idle("Waiting for content"), "cut", now)
-            return IDLE_RECHECK_S
+            return RECHECK_S
         slot, frame = self._resolve(manifest, now)
         if slot.item is None:
             self._end_play(now)
@@ -168,8 +170,8 @@ class Playback:
             self._cache.touch(slot.item.asset)
         self._prepare_next(manifest, slot)
         if slot.end is None:
-            return NO_CHANGE_RECHECK_S
-        return max(0.0, (slot.end - now).total_seconds())
+            return RECHECK_S
+        return max(0.0, min(RECHECK_S, (slot.end - now).total_seconds()))
 
     def _resolve(self, manifest: Manifest, now: datetime) -> tuple[Slot, Frame]:
         """The slot and its frame, skipping items that turn out undecodable."""

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response
 
-from server.api import assets, groups, organisations, playlists, screens, sessions, tokens, users
+from server.api import (
+    assets,
+    fleet,
+    groups,
+    organisations,
+    player,
+    playlists,
+    reports,
+    screens,
+    sessions,
+    tokens,
+    users,
+)
 from server.api.policy import PUBLIC, declare
 from server.api.registry import API_PREFIX, api
 from server.api.spec import openapi_json
@@ -18,6 +30,9 @@ BLUEPRINTS = [
     groups.bp,
     assets.bp,
     playlists.bp,
+    player.bp,
+    fleet.bp,
+    reports.bp,
 ]
 
 

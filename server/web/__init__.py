@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, json
 
 from server.api.policy import PUBLIC, declare
+from server.web import media
 
 
 def init_app(app: Flask) -> None:
@@ -15,7 +16,8 @@ def init_app(app: Flask) -> None:
     def index() -> Response:
         html = (
             "<!doctype html><meta charset=utf-8><title>Signage Scheduler</title>"
-            "<h1>Signage Scheduler</h1><p>API: <a href=/api/v1/openapi.json>/api/v1/openapi.json</a></p>"
+            "<h1>Signage Scheduler</h1>"
+            "<p>API: <a href=/api/v1/openapi.json>/api/v1/openapi.json</a></p>"
         )
         return Response(html, mimetype="text/html")
 
@@ -25,6 +27,7 @@ def init_app(app: Flask) -> None:
         return Response(json.dumps({"status": "ok"}), mimetype="application/json")
 
     app.register_blueprint(bp)
+    app.register_blueprint(media.bp)
     # Flask's built-in static route gets a policy too, so every rule declares one.
     static_view = app.view_functions.get("static")
     if static_view is not None:

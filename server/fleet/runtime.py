@@ -1,0 +1,78 @@
+"""Per-process state of the player API: heartbeat buffer, manifest cache, load-shedding gate.
+
+Made once per app (when the player blueprint is registered), nothing at import time.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Final
+
+from flask import Flask, current_app
+
+from server.config import Settings
+from server.db import get_db
+from server.errors import ServiceUnavailable
+from server.fleet.heartbeats import Heartbeats
+from server.manifests.cache import ManifestCache
+from server.media.profiles import Profile, parse_profiles
+
+EXTENSION_KEY: Final = "signage.player"
+
+
+class Gate:
+    """At most `limit` player requests at once in this process; the next one is refused
+    at once (503 + Retry-After), never queued: a player that is told to come back later
+    keeps playing what it has, a hung request ties up a worker for nothing."""
+
+    def __init__(self, limit: int, retry_after_s: int) -> None:
+        self.limit = limit
+        self.retry_after_s = max(1, retry_after_s)
+        self._slots = threading.BoundedSemaphore(limit) if limit > 0 else None
+
+    def enter(self) -> bool:
+        """Take a slot (True) or raise ServiceUnavailable; False when there is no limit."""
+        if self._slots is None:
+            return False
+        if not self._slots.acquire(blocking=False):
+            # Spread the retries over a poll interval so the shed load does not return at once.
+            wait = 1 + secrets.randbelow(self.retry_after_s)
+            raise ServiceUnavailable("the server is busy; try again shortly", retry_after=wait)
+        return True
+
+    def leave(self) -> None:
+        if self._slots is not None:
+            self._slots.release()
+
+
+@dataclass
+class PlayerRuntime:
+    heartbeats: Heartbeats
+    manifests: ManifestCache
+    profiles: tuple[Profile, ...]
+    gate: Gate
+
+
+def init_app(app: Flask) -> PlayerRuntime:
+    settings: Settings = app.config["SIGNAGE"]
+    heartbeats = Heartbeats(
+        get_db(app).engine,
+        settings.heartbeat_flush_s,
+        # Decided at the first heartbeat: tests set app.testing after create_app.
+        thread=lambda: settings.heartbeat_thread and not app.testing,
+    )
+    runtime = PlayerRuntime(
+        heartbeats=heartbeats,
+        manifests=ManifestCache(),
+        profiles=parse_profiles(settings.screen_profiles),
+        gate=Gate(settings.player_concurrency, settings.poll_interval_s),
+    )
+    app.extensions[EXTENSION_KEY] = runtime
+    return runtime
+
+
+def player_runtime(app: Flask | None = None) -> PlayerRuntime:
+    runtime: PlayerRuntime = (app or current_app).extensions[EXTENSION_KEY]
+    return runtime

@@ -1,0 +1,89 @@
+"""The durable proof-of-play and error queue, on a real SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+from player.journal import Journal
+
+
+def event(i: int) -> dict[str, object]:
+    return {"id": f"e{i}", "asset": "a" * 64, "start": "2022-09-05T02:00:00.000Z"}
+
+
+def test_rows_survive_a_reopen(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.db")
+    for i in range(3):
+        journal.append("play", event(i))
+    journal.close()
+    again = Journal(tmp_path / "journal.db")
+    assert [e.body["id"] for e in again.peek("play", 10)] == ["e0", "e1", "e2"]
+    assert again.count("play") == 3
+    again.close()
+
+
+def test_the_journal_is_in_wal_mode(tmp_path: Path) -> None:
+    Journal(tmp_path / "journal.db").close()
+    with closing(sqlite3.connect(tmp_path / "journal.db")) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_rows_leave_only_when_acknowledged(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.db")
+    for i in range(5):
+        journal.append("play", event(i))
+    batch = journal.peek("play", 3)
+    assert [e.body["id"] for e in batch] == ["e0", "e1", "e2"]
+    assert journal.count("play") == 5  # peeking deletes nothing: the upload may fail
+    journal.delete([e.seq for e in batch])
+    assert [e.body["id"] for e in journal.peek("play", 10)] == ["e3", "e4"]
+    assert journal.dropped() == 0
+    journal.close()
+
+
+def test_the_queue_is_bounded_and_counts_what_it_drops(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.db", max_rows=5)
+    for i in range(8):
+        journal.append("play", event(i))
+    assert [e.body["id"] for e in journal.peek("play", 10)] == ["e3", "e4", "e5", "e6", "e7"]
+    assert journal.dropped() == 3
+    journal.close()
+    again = Journal(tmp_path / "journal.db", max_rows=5)
+    assert again.dropped() == 3 and again.count("play") == 5
+    again.append("play", event(8))
+    assert again.dropped() == 4
+    again.close()
+
+
+def test_refused_rows_count_as_dropped(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.db")
+    for i in range(4):
+        journal.append("play", event(i))
+    batch = journal.peek("play", 4)
+    journal.delete([batch[1].seq, batch[3].seq], dropped=True)
+    assert [e.body["id"] for e in journal.peek("play", 10)] == ["e0", "e2"]
+    assert journal.dropped() == 2 and journal.count("play") == 2
+    journal.close()
+
+
+def test_errors_are_queued_once_and_bounded_separately(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.db", max_rows=100, max_errors=3)
+    assert journal.append_error("asset 3fa undecodable")
+    assert not journal.append_error("asset 3fa undecodable")
+    for i in range(4):
+        journal.append_error(f"problem {i}")
+    assert [e.body for e in journal.peek("error", 10)] == ["problem 1", "problem 2", "problem 3"]
+    assert journal.count("play") == 0
+    journal.close()
+
+
+def test_large_acknowledgements_are_deleted_in_chunks(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.db")
+    for i in range(1200):
+        journal.append("play", event(i))
+    journal.delete([e.seq for e in journal.peek("play", 1000)])
+    assert journal.count("play") == 200
+    assert journal.peek("play", 1)[0].body["id"] == "e1000"
+    journal.close()

@@ -1,0 +1,153 @@
+"""Content for protocol tests: real images in a real store, campaigns published through the
+campaigns workflow (the same code an operator's publish runs), players paired over HTTP."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from flask.testing import FlaskClient
+from PIL import Image
+from sqlalchemy.orm import Session
+
+from server.assets import import_stream
+from server.campaigns import workflow
+from server.config import Settings
+from server.media.store import MediaStore
+from server.models import (
+    Asset,
+    Campaign,
+    CampaignStatus,
+    Organisation,
+    Playlist,
+    PlaylistItem,
+    Publication,
+    ScheduleEntry,
+)
+
+
+def png_bytes(colour: str, size: tuple[int, int] = (640, 360)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "PNG")
+    return out.getvalue()
+
+
+def jpeg_bytes(colour: str, size: tuple[int, int] = (320, 180)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "JPEG")
+    return out.getvalue()
+
+
+def image_asset(
+    session: Session,
+    store: MediaStore,
+    org: Organisation,
+    colour: str,
+    now: datetime,
+    size: tuple[int, int] = (640, 360),
+) -> Asset:
+    asset = import_stream(
+        session, store, org, io.BytesIO(png_bytes(colour, size)), f"{colour}.png", now
+    )
+    session.commit()
+    return asset
+
+
+def campaign(
+    session: Session,
+    org: Organisation,
+    name: str,
+    now: datetime,
+    *,
+    playlists: Mapping[str, Sequence[tuple[Asset, int]]],
+    entries: Sequence[Mapping[str, Any]],
+    timezone: str = "Asia/Shanghai",
+    start: date = date(2026, 1, 1),
+    end: date = date(2026, 12, 31),
+    targets: Mapping[str, Any] | None = None,
+) -> Campaign:
+    """A draft campaign; each entry names its playlist and any ScheduleEntry fields."""
+    row = Campaign(
+        organisation_id=org.id,
+        name=name,
+        description="",
+        timezone=timezone,
+        start_date=start,
+        end_date=end,
+        targets=dict(targets or {"everyone": True}),
+        status=CampaignStatus.DRAFT,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    made: dict[str, Playlist] = {}
+    for pl_name, items in playlists.items():
+        playlist = Playlist(
+            organisation_id=org.id,
+            campaign_id=row.id,
+            name=pl_name,
+            description="",
+            is_default=False,
+            created_at=now,
+            updated_at=now,
+        )
+        playlist.items = [
+            PlaylistItem(position=i, asset_id=asset.id, asset=asset, duration_ms=ms)
+            for i, (asset, ms) in enumerate(items)
+        ]
+        session.add(playlist)
+        made[pl_name] = playlist
+    session.flush()
+    for i, entry in enumerate(entries):
+        fields = dict(entry)
+        playlist = made[fields.pop("playlist")]
+        row.entries.append(
+            ScheduleEntry(position=i, playlist_id=playlist.id, playlist=playlist, **fields)
+        )
+    session.commit()
+    return row
+
+
+def publish(
+    session: Session, row: Campaign, now: datetime, settings: Settings, **kwargs: Any
+) -> Publication:
+    publication = workflow.publish(session, row, workflow.SYSTEM, now, settings, **kwargs)
+    session.commit()
+    return publication
+
+
+def pair(
+    client: FlaskClient,
+    operator_headers: Mapping[str, str],
+    org_id: int,
+    *,
+    hardware_id: str = "hw-1",
+    width: int = 1920,
+    height: int = 1080,
+    group_ids: Sequence[int] = (),
+    timezone: str = "Asia/Shanghai",
+    name: str | None = None,
+) -> tuple[str, int]:
+    """Pair a player over the protocol: hello ▸ claim ▸ hello; its token and screen id."""
+    hello = {"hardware_id": hardware_id, "player_version": "0.1.0", "width": width, "height": height}
+    r = client.post("/api/v1/player/hello", json=hello)
+    assert r.status_code == 200 and r.json["state"] == "pairing", r.json
+    claim = {
+        "code": r.json["pairing_code"],
+        "organisation_id": org_id,
+        "group_ids": list(group_ids),
+        "timezone": timezone,
+        **({"name": name} if name else {}),
+    }
+    r = client.post("/api/v1/pairings/claim", json=claim, headers=dict(operator_headers))
+    assert r.status_code == 201, r.json
+    r = client.post("/api/v1/player/hello", json=hello)
+    assert r.status_code == 200 and r.json["state"] == "paired", r.json
+    return r.json["device_token"], r.json["screen_id"]
+
+
+def device(token: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **extra}
