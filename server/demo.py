@@ -1,20 +1,24 @@
-"""The demo: a province with cities and units, an admin, on SQLite and local media, then the server."""
+"""The demo: a province with cities and units, an admin, groups and screens, and the
+Cybersecurity Week campaign published onto the current week, on SQLite and local media."""
 
 from __future__ import annotations
 
 import os
 import secrets
 from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from server.accounts import create_user
 from server.clock import SystemClock
 from server.config import Settings
 from server.db import Database, make_engine
 from server.migrations import upgrade
-from server.models import Organisation, Role, User
+from server.models import Group, Organisation, Role, Screen, User
 from server.orgs import by_name, create_organisation
 
 DEMO_ADMIN = "admin@example.org"
@@ -26,6 +30,18 @@ TREE = {
     "Fuzhou No. 1 Middle School": "Fuzhou City",
     "Xiamen Bank Branches": "Xiamen City",
 }
+# group name -> the organisation it belongs to
+GROUPS = {"campus": "Fuzhou No. 1 Middle School", "bank-branches": "Xiamen Bank Branches"}
+# screen name -> (organisation, groups, width, height, location)
+SCREENS = {
+    "School gate": ("Fuzhou No. 1 Middle School", ["campus"], 1920, 1080, "Main gate"),
+    "Teaching building lobby": ("Fuzhou No. 1 Middle School", ["campus"], 1080, 1920, "Lobby"),
+    "Bank hall": ("Xiamen Bank Branches", ["bank-branches"], 1920, 1080, "Siming branch hall"),
+    "Metro concourse": ("Fuzhou City", [], 1920, 1080, "Dongjiekou station"),
+}
+CAMPAIGN_FILE = Path(__file__).resolve().parent.parent / "playlists" / "cyber-week-2022.yaml"
+CAMPAIGN_TZ = ZoneInfo("Asia/Shanghai")
+CAMPAIGN_START = date(2022, 9, 5)  # the opening day, a Monday
 
 
 def demo_password(instance: Path) -> str:
@@ -48,18 +64,102 @@ def seed(database: Database, settings: Settings) -> str:
     with database.session() as session:
         for name, parent in TREE.items():
             if session.scalar(select(Organisation.id).where(Organisation.name == name)) is None:
-                create_organisation(session, name, by_name(session, parent) if parent else None, now)
+                create_organisation(
+                    session, name, by_name(session, parent) if parent else None, now
+                )
                 session.flush()
         if session.scalar(select(User.id).where(User.email == DEMO_ADMIN)) is None:
-            create_user(session, DEMO_ADMIN, password, by_name(session, PROVINCE), Role.ADMIN, now, name="Demo admin")
+            create_user(
+                session,
+                DEMO_ADMIN,
+                password,
+                by_name(session, PROVINCE),
+                Role.ADMIN,
+                now,
+                name="Demo admin",
+            )
     return password
 
 
-def run_demo(settings: Settings, *, host: str, port: int, serve: bool, echo: Callable[[str], None]) -> None:
+def week_start(today: date) -> date:
+    """The Monday starting the demo week that holds `today`, so today's theme day shows.
+
+    The week moves in whole weeks from 5 September 2022, keeping weekdays (and so the
+    weekday rules) as written, and staying put for seven days: restarts change nothing.
+    """
+    return today - timedelta(days=(today - CAMPAIGN_START).days % 7)
+
+
+def seed_fleet(session: Session, now: datetime) -> None:
+    """The demo groups and screens, created once."""
+    groups: dict[str, Group] = {}
+    for name, org_name in GROUPS.items():
+        org = by_name(session, org_name)
+        group = session.scalar(
+            select(Group).where(Group.organisation_id == org.id, Group.name == name)
+        )
+        if group is None:
+            group = Group(organisation_id=org.id, name=name, created_at=now)
+            session.add(group)
+        groups[name] = group
+    session.flush()
+    for name, (org_name, group_names, width, height, location) in SCREENS.items():
+        org = by_name(session, org_name)
+        exists = session.scalar(
+            select(Screen.id).where(Screen.organisation_id == org.id, Screen.name == name)
+        )
+        if exists is None:
+            screen = Screen(
+                organisation_id=org.id,
+                name=name,
+                timezone="Asia/Shanghai",
+                width=width,
+                height=height,
+                location=location,
+                tags=[],
+                status={},
+                created_at=now,
+            )
+            screen.groups = [groups[g] for g in group_names]
+            session.add(screen)
+    session.flush()
+
+
+def seed_campaign(database: Database, settings: Settings, now: datetime) -> list[str]:
+    """Apply and publish the demo campaign moved onto this week; what happened, as lines."""
+    from server.campaigns.check import check_campaign, require_bound
+    from server.campaigns.service import apply_file
+    from server.storage import make_store
+
+    if not CAMPAIGN_FILE.is_file():
+        return [f"no demo campaign at {CAMPAIGN_FILE}: skipped"]
+    start = week_start(now.astimezone(CAMPAIGN_TZ).date())
+    with database.session() as session:
+        checked = check_campaign(session, CAMPAIGN_FILE, org_name=PROVINCE, start_on=start)
+        bound = require_bound(checked, str(CAMPAIGN_FILE))
+        return apply_file(
+            session,
+            make_store(settings),
+            settings,
+            bound,
+            now,
+            as_email=DEMO_ADMIN,
+            publish=True,
+        )
+
+
+def run_demo(
+    settings: Settings, *, host: str, port: int, serve: bool, echo: Callable[[str], None]
+) -> None:
     engine = make_engine(settings)
     upgrade(engine)
     database = Database(engine)
     password = seed(database, settings)
+    now = SystemClock().now()
+    with database.session() as session:
+        seed_fleet(session, now)
+    for line in seed_campaign(database, settings, now):
+        echo(line)
     engine.dispose()
     url = f"http://{host}:{port}"
     echo(f"Signage Scheduler demo at {url}")
