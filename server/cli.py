@@ -210,9 +210,11 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
 # Command groups that live with their domain; imported here, after `friendly` exists.
 from server.campaigns.cli import campaign  # noqa: E402
 from server.campaigns.cli_preview import preview  # noqa: E402
+from server.fleet.cli import screens  # noqa: E402
 
 cli.add_command(campaign)
 cli.add_command(preview)
+cli.add_command(screens)
 
 
 def main() -> None:
