@@ -34,6 +34,7 @@ class Ranked:
     rules: tuple[Rule, ...]
     specificities: tuple[Specificity, ...]
     groups: tuple[TieGroup, ...]
+    ids: tuple[str, ...]
 
 
 class Schedule:
@@ -69,6 +70,7 @@ class Schedule:
                 rules=tuple(m[1] for m in matched),
                 specificities=tuple(m[2] for m in matched),
                 groups=tuple(tie_group(m[1], m[2]) for m in matched),
+                ids=tuple(m[1].id for m in matched),
             )
             self._ranked[key] = found
         return found
@@ -129,15 +131,14 @@ def _segment(piece: Piece, ranked: Ranked, screen: ScreenFacts) -> Segment:
             rule=None,
             anchor=piece.anchor,
         )
-    rules = ranked.rules
-    winner = rules[piece.winner]
+    winner = ranked.rules[piece.winner]
     return Segment(
         start=piece.start,
         end=piece.end,
         playlist=winner.playlist,
         rule=winner.id,
         anchor=piece.anchor,
-        beaten=tuple(rules[r].id for r in piece.others),
+        beaten=tuple([ranked.ids[r] for r in piece.others]),
         conflict=piece.tied > 1,
     )
 
