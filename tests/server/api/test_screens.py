@@ -56,6 +56,7 @@ def test_create_get_update_delete_with_audit(client: FlaskClient, world, session
     assert r.status_code == 204
     assert client.get(f"{URL}/{screen['id']}", headers=h).status_code == 404
 
+    session.rollback()
     rows = session.scalars(
         select(AuditEvent).where(AuditEvent.object_type == "screen").order_by(AuditEvent.id)
     ).all()
