@@ -15,6 +15,7 @@ from server.api import (
     screens,
     sessions,
     tokens,
+    uploads,
     users,
 )
 from server.api.policy import PUBLIC, declare
@@ -33,6 +34,7 @@ BLUEPRINTS = [
     player.bp,
     fleet.bp,
     reports.bp,
+    uploads.bp,
 ]
 
 
