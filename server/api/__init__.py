@@ -6,6 +6,7 @@ from flask import Blueprint, Flask, Response
 
 from server.api import (
     assets,
+    campaigns,
     fleet,
     groups,
     organisations,
@@ -35,6 +36,7 @@ BLUEPRINTS = [
     fleet.bp,
     reports.bp,
     uploads.bp,
+    campaigns.bp,
 ]
 
 
