@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 EXIT_OK = 0
 MAX_SLEEP_S = 0.5  # re-evaluate at least this often: window events, clock steps, stop requests
 STALE_AFTER_S = 180.0  # a worker silent this long is stuck: stop feeding the watchdog
+WATCHDOG_EVERY_S = 5.0  # the unit's WatchdogSec must be well above this
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,7 @@ class Agent:
         ]
         for worker in workers:
             worker.start()
+        fed = self.clock.monotonic()
         try:
             while not self.state.stopping:
                 try:
@@ -189,8 +191,9 @@ class Agent:
                     delay = 1.0
                 if not self.display.pump():
                     self.stop(EXIT_OK)
-                if self.healthy():
+                if self.healthy() and self.clock.monotonic() - fed >= WATCHDOG_EVERY_S:
                     notify("WATCHDOG=1")
+                    fed = self.clock.monotonic()
                 self.clock.sleep(min(delay, MAX_SLEEP_S))
         finally:
             notify("STOPPING=1")

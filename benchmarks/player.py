@@ -1,0 +1,225 @@
+"""Resident memory and CPU of a real player process, against an idle interpreter, same run.
+
+    python benchmarks/player.py                    # offline: plays a seeded cache, no server
+    python benchmarks/player.py --server URL --enrol-token sge_...   # against a real server
+
+Offline mode seeds a data directory with a manifest of full-HD posters rotating every
+5 seconds (what the player would have saved and cached after a poll), points the player at
+a closed port, and lets it play from its cache: the cost measured is the player's own
+(timeline, decoding, frames, journal, retrying the unreachable server). Online mode needs a
+server whose manifest for the enrolled screen rotates its items (5-second items to compare
+with offline). The baseline is `python -c "time.sleep(...)"` started at the same moment.
+
+Also reported: how late each change came against its 5-second boundary (offline mode).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from player.cache import Cache  # noqa: E402
+from player.clock import iso_ms  # noqa: E402
+from player.manifest import AssetRef, ManifestStore  # noqa: E402
+from player.protocol import MediaBody  # noqa: E402
+from player.state import Device, DeviceStore  # noqa: E402
+
+TICKS = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def poster(i: int, size: tuple[int, int] = (1920, 1080)) -> bytes:
+    """A full-HD poster with some detail (a flat colour would decode unrealistically fast)."""
+    image = Image.effect_mandelbrot(size, (-2.0 + i * 0.1, -1.0, 1.0, 1.0), 60).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((100, 100, 900, 300), fill=(40 * i % 255, 90, 160))
+    draw.text((140, 160), f"Poster {i}", fill=(255, 255, 255))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+class Bytes:
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+
+    @contextmanager
+    def open_media(self, url: str, offset: int) -> Iterator[MediaBody]:
+        data = self.files[url]
+        yield MediaBody(start=offset, chunks=iter([data[offset:]]), total=len(data))
+
+
+def seed_offline(data_dir: Path, posters: int) -> None:
+    """What a paired player holds after its first poll: token, manifest, verified cache."""
+    media = {f"/media/{i}.png": poster(i) for i in range(posters)}
+    refs = [
+        AssetRef(hashlib.sha256(d).hexdigest(), url, "image/png", len(d))
+        for url, d in media.items()
+    ]
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    body = {
+        "protocol": 1,
+        "version": "bench",
+        "timezone": "UTC",
+        "valid_from": iso_ms(today),
+        "valid_until": iso_ms(today + timedelta(days=2)),
+        "poll_interval_s": 30,
+        "segments": [
+            {
+                "start": iso_ms(today),
+                "end": iso_ms(today + timedelta(days=2)),
+                "anchor": iso_ms(today),
+                "playlist": "bench",
+                "campaign": "benchmark",
+                "items": [
+                    {"asset": r.sha256, "duration_ms": 5000, "fit": "contain", "transition": "cut"}
+                    for r in refs
+                ],
+            }
+        ],
+        "assets": {
+            r.sha256: {"url": r.url, "media_type": r.media_type, "size": r.size} for r in refs
+        },
+        "commands": [],
+    }
+    cache = Cache(data_dir / "cache", 10 * 1024**3)
+    cache.open()
+    for ref in refs:
+        cache.fetch(ref, Bytes(media), set())
+    ManifestStore(data_dir / "manifest.json").save(body, '"bench"')
+    DeviceStore(data_dir / "device.json").save(Device("sgd_benchmark", 1), "http://127.0.0.1:9")
+
+
+def sample(pid: int) -> tuple[int, int]:
+    """(CPU ticks used so far, resident bytes) of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime + stime
+    rss_pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    return ticks, rss_pages * PAGE
+
+
+def lateness_ms(changes: Path, period_s: float = 5.0) -> list[float]:
+    """How far after its boundary each content change was logged."""
+    late = []
+    for line in changes.read_text().splitlines():
+        when, name = line.split("\t")[:2]
+        if name.startswith("card:"):
+            continue
+        t = datetime.fromisoformat(when).timestamp()
+        late.append(((t + period_s / 2) % period_s - period_s / 2) * 1000)
+    return late[1:]  # the first change is the start-up, not a boundary
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=10.0, help="how long (default: 10)")
+    parser.add_argument("--server", help="a real server's URL (default: offline from a cache)")
+    parser.add_argument("--enrol-token", help="enrolment token for --server")
+    parser.add_argument("--posters", type=int, default=6, help="posters in the offline rotation")
+    parser.add_argument("--size", default="1920x1080", help="headless frame size")
+    args = parser.parse_args()
+    if args.server and not args.enrol_token:
+        parser.error("--server needs --enrol-token (a screen of a campaign that rotates items)")
+    duration = args.minutes * 60
+    with tempfile.TemporaryDirectory(prefix="signage-bench-") as tmp:
+        data = Path(tmp) / "player"
+        if not args.server:
+            seed_offline(data, args.posters)
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "SIGNAGE_PLAYER_LOG_LEVEL": "WARNING"}
+        env.pop("DISPLAY", None)
+        env.pop("NOTIFY_SOCKET", None)
+        command = [
+            sys.executable,
+            "-m",
+            "player.cli",
+            "--server",
+            args.server or "http://127.0.0.1:9",
+            "--data-dir",
+            str(data),
+            "--display",
+            "headless",
+            "--size",
+            args.size,
+            "--hardware-id",
+            "benchmark-player",
+            "--screenshot-interval",
+            "0",
+        ]
+        if args.enrol_token:
+            command += ["--enrol-token", args.enrol_token]
+        baseline = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-c", f"import time; time.sleep({duration + 30})"]
+        )
+        player = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)  # noqa: S603
+        time.sleep(5)  # start-up is not the steady state
+        start = {p.pid: sample(p.pid) for p in (player, baseline)}
+        rss: dict[int, list[int]] = {player.pid: [], baseline.pid: []}
+        began = time.monotonic()
+        while time.monotonic() - began < duration and player.poll() is None:
+            time.sleep(1.0)
+            for p in (player, baseline):
+                rss[p.pid].append(sample(p.pid)[1])
+        elapsed = time.monotonic() - began
+        end = {p.pid: sample(p.pid) for p in (player, baseline) if p.poll() is None}
+        crashed = player.poll() is not None
+        for p in (player, baseline):
+            p.terminate()
+            p.wait(timeout=30)
+        if crashed:
+            print("the player exited during the run", file=sys.stderr)
+            return 1
+        late = lateness_ms(data / "changes.log") if not args.server else []
+
+    def cpu(pid: int) -> float:
+        return (end[pid][0] - start[pid][0]) / TICKS / elapsed * 100
+
+    def mib(values: list[int]) -> float:
+        return max(values) / 1024**2
+
+    p_cpu, b_cpu = cpu(player.pid), cpu(baseline.pid)
+    p_rss, b_rss = mib(rss[player.pid]), mib(rss[baseline.pid])
+    result = {
+        "mode": "online" if args.server else "offline",
+        "minutes": round(elapsed / 60, 2),
+        "frame_size": args.size,
+        "player": {"cpu_percent_of_one_core": round(p_cpu, 2), "max_rss_mib": round(p_rss, 1)},
+        "baseline_idle_python": {
+            "cpu_percent_of_one_core": round(b_cpu, 2),
+            "max_rss_mib": round(b_rss, 1),
+        },
+        "rss_ratio": round(p_rss / b_rss, 2),
+        "cpu_above_baseline_percent": round(p_cpu - b_cpu, 2),
+        "rss_growth_mib": round(
+            (rss[player.pid][-1] - rss[player.pid][len(rss[player.pid]) // 10]) / 1024**2, 1
+        ),
+    }
+    if late:
+        late.sort()
+        result["changes"] = len(late)
+        result["change_lateness_ms"] = {
+            "median": round(late[len(late) // 2], 1),
+            "p95": round(late[int(len(late) * 0.95)], 1),
+            "max": round(late[-1], 1),
+        }
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
