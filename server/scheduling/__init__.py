@@ -9,7 +9,7 @@ from server.scheduling.errors import InvalidSchedule
 from server.scheduling.localtime import day_start
 from server.scheduling.matching import specificity
 from server.scheduling.occurrences import Occurrence, occurrences
-from server.scheduling.resolve import Schedule, resolve, screen_key, timeline
+from server.scheduling.resolve import Ranked, Schedule, resolve, screen_key, timeline
 from server.scheduling.rotation import Rotation, item_at
 from server.scheduling.rules import (
     Conflict,
@@ -30,6 +30,7 @@ __all__ = [
     "InvalidSchedule",
     "Layer",
     "Occurrence",
+    "Ranked",
     "Resolution",
     "Rotation",
     "Rule",

@@ -107,6 +107,14 @@ def test_new_york_fall_back_window() -> None:
     assert spans(r, "UTC", *WIDE) == [(utc(2024, 11, 3, 5, 30), utc(2024, 11, 3, 6, 45))]
 
 
+def test_lord_howe_half_hour_fold_is_played_once() -> None:
+    # 2024-04-07: at 02:00 (+11:00) Lord Howe goes back to 01:30 (+10:30).
+    r = rule(
+        date(2024, 4, 7), timezone="Australia/Lord_Howe", windows=(window("01:30", "01:45"),)
+    )
+    assert spans(r, "UTC", *WIDE) == [(utc(2024, 4, 6, 14, 30), utc(2024, 4, 6, 15, 15))]
+
+
 def test_default_playlist_days_follow_local_midnight_across_fall_back() -> None:
     screen = ScreenFacts(id=1, org_path=(1,), timezone="Europe/Berlin", default_playlist="d")
     segments = timeline([], screen, utc(2024, 10, 26, 22), utc(2024, 10, 28, 23))
@@ -130,6 +138,27 @@ def test_window_across_midnight_into_fall_back_lasts_five_hours() -> None:
     # 22:00 CEST Saturday to the second 02:00 Sunday (CET): 20:00 to 01:00 UTC.
     r = rule(date(2024, 10, 26), timezone="Europe/Berlin", windows=(window("22:00", "02:00"),))
     assert spans(r, "UTC", *WIDE) == [(utc(2024, 10, 26, 20), utc(2024, 10, 27, 1))]
+
+
+def test_new_york_night_window_across_fall_back_lasts_five_hours() -> None:
+    r = rule(date(2024, 11, 2), timezone="America/New_York", windows=(window("22:00", "02:00"),))
+    assert spans(r, "UTC", *WIDE) == [(utc(2024, 11, 3, 2), utc(2024, 11, 3, 7))]
+
+
+def test_night_window_overlapping_the_next_morning_keeps_its_anchor_until_it_ends() -> None:
+    r = rule(
+        date(2024, 6, 1),
+        date(2024, 6, 2),
+        timezone="UTC",
+        windows=(window("06:00", "12:00"), window("20:00", "08:00")),
+    )
+    screen = ScreenFacts(id=1, org_path=(1,), timezone="UTC")
+    segments = timeline([r], screen, utc(2024, 6, 2, 5), utc(2024, 6, 2, 13))
+    assert [(s.start, s.end, s.anchor) for s in segments] == [
+        (utc(2024, 6, 2, 5), utc(2024, 6, 2, 8), utc(2024, 6, 1, 20)),
+        (utc(2024, 6, 2, 8), utc(2024, 6, 2, 12), utc(2024, 6, 2, 6)),
+        (utc(2024, 6, 2, 12), utc(2024, 6, 2, 13), utc(2024, 6, 2)),  # default: midnight
+    ]
 
 
 def test_window_across_midnight_belongs_to_its_start_date() -> None:
