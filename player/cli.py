@@ -185,7 +185,8 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "--verify-cache",
         action="store_true",
         default=None,
-        help="re-hash every cached asset at start-up and drop damaged ones",
+        help="re-hash every cached asset at start-up and drop damaged ones "
+        "(the first frame waits for it)",
     )
     p.add_argument(
         "--log-level",

@@ -8,11 +8,16 @@ bounded per kind: beyond `max_rows` the oldest rows are dropped and counted, and
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+log = logging.getLogger(__name__)
 
 Kind = Literal["play", "error"]
 KINDS: tuple[Kind, ...] = ("play", "error")
@@ -42,17 +47,37 @@ class Journal:
         self.path = path
         self._limits: dict[Kind, int] = {"play": max_rows, "error": max_errors}
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode survives a crash of the process; a power cut may lose the last
-        # second of plays, which is cheaper than an fsync per event on an SD card.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db = self._connect(path)
+        except sqlite3.DatabaseError as exc:
+            # A damaged file (a power cut on a worn SD card) must not keep the screen down:
+            # keep it aside for inspection and start an empty queue.
+            aside = path.with_name(f"{path.name}.damaged-{int(time.time())}")
+            log.error("journal %s unreadable (%s): moved to %s", path, exc, aside.name)
+            for suffix in ("", "-wal", "-shm"):
+                extra = path.with_name(path.name + suffix)
+                if extra.exists():
+                    os.replace(extra, aside.with_name(aside.name + suffix))
+            self._db = self._connect(path)
         count = "SELECT COUNT(*) FROM queue WHERE kind = ?"
         self._counts: dict[Kind, int] = {
             kind: self._db.execute(count, (kind,)).fetchone()[0] for kind in KINDS
         }
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives a crash of the process; a power cut may lose the
+            # last second of plays, which is cheaper than an fsync per event on an SD card.
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=5000")
+            db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
 
     def close(self) -> None:
         with self._lock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -270,9 +270,3 @@ class ManifestStore:
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
-
-
-def max_item_duration(manifest: Manifest) -> timedelta:
-    """The longest item in any segment (zero if none)."""
-    longest = max((it.duration_ms for s in manifest.segments for it in s.items), default=0)
-    return timedelta(milliseconds=longest)

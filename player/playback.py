@@ -151,13 +151,14 @@ class Playback:
         if self._state.screenshot_wanted():
             self._state.deliver_screenshot(encode_screenshot(self._display.snapshot()))
         manifest = self._manifest = self._library.active
+        if self._state.device is None:  # unpaired: whatever is saved, the code must be seen
+            self._end_play(now)
+            code = self._state.pairing.code if self._state.pairing else None
+            self._put(("pairing", code), self._frames.pairing(code), "cut", now)
+            return RECHECK_S
         if manifest is None:
             self._end_play(now)
-            if self._state.device is None:
-                code = self._state.pairing.code if self._state.pairing else None
-                self._put(("pairing", code), self._frames.pairing(code), "cut", now)
-            else:
-                self._put(("idle", "waiting"), self._frames.idle("Waiting for content"), "cut", now)
+            self._put(("idle", "waiting"), self._frames.idle("Waiting for content"), "cut", now)
             return RECHECK_S
         slot, frame = self._resolve(manifest, now)
         if slot.item is None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from player.clock import from_ms, to_ms
-from player.manifest import Item, Manifest, Segment
+from player.manifest import Item, Manifest
 
 Displayable = Callable[[str], bool]
 
@@ -144,8 +144,3 @@ def required_assets(manifest: Manifest, now: datetime, lookahead: timedelta) -> 
     """The assets on screen between `now` and `now + lookahead`."""
     limit = now + lookahead
     return {sha for when, sha in upcoming_assets(manifest, now) if when < limit}
-
-
-def segment_at(manifest: Manifest, now: datetime) -> Segment:
-    """The segment in force at `now`."""
-    return manifest.segments[segment_index(manifest, to_ms(now))]

@@ -148,6 +148,20 @@ def test_after_a_reboot_the_saved_manifest_plays_before_any_network_call(
     assert again.shown() == expected
 
 
+def test_without_a_token_the_pairing_card_wins_over_a_saved_manifest(
+    server: FakeServer, make_rig: MakeRig
+) -> None:
+    server.publish(*week())
+    first = paired(server, make_rig)
+    drive([first], 20)
+    first.close()
+    (first.data_dir / "device.json").unlink()  # how an installer asks for a new pairing
+    again = make_rig("p1")
+    drive([again], 3)
+    assert again.shown() == "card:pairing"
+    assert again.agent.state.pairing is not None
+
+
 def test_two_skewed_players_flip_in_lockstep(server: FakeServer, make_rig: MakeRig) -> None:
     server.publish(*week())
     fast = paired(server, make_rig, "fast", skew=timedelta(milliseconds=4200), hardware_id="f")

@@ -87,3 +87,14 @@ def test_large_acknowledgements_are_deleted_in_chunks(tmp_path: Path) -> None:
     assert journal.count("play") == 200
     assert journal.peek("play", 1)[0].body["id"] == "e1000"
     journal.close()
+
+
+def test_a_damaged_file_is_set_aside_and_a_new_queue_started(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    path.write_bytes(b"this is not a database, it is what a power cut left" * 100)
+    journal = Journal(path)
+    journal.append("play", event(1))
+    assert journal.count("play") == 1
+    journal.close()
+    aside = [p.name for p in tmp_path.iterdir() if ".damaged-" in p.name]
+    assert len(aside) == 1 and aside[0].startswith("journal.db.damaged-")
