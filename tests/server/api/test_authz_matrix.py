@@ -1,0 +1,510 @@
+"""Who may call what: one row per operator operation, checked for four callers.
+
+For every operation the registry declares for operators:
+- anonymous: 401;
+- an admin of another organisation tree (the "outsider"): 404 for an object of ours addressed
+  in the path or named as the parent in the body; a list must not show any of our rows;
+- a viewer of our tree: 403 for a write (reads succeed);
+- our admin (the owner): success.
+
+A new operator route fails `test_every_operator_operation_has_a_row` until it gets a row in
+ROWS below: say how to build its path parameters and a valid request from the seeded world.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from PIL import Image
+from sqlalchemy.orm import Session
+
+from server import storage
+from server.accounts import create_user
+from server.api.policy import Audience
+from server.api.registry import API_PREFIX, api
+from server.auth import create_api_token, token_digest
+from server.models import (
+    Campaign,
+    CampaignStatus,
+    EnrolmentToken,
+    Membership,
+    Organisation,
+    Pairing,
+    PlayEvent,
+    Role,
+    Screen,
+    Screenshot,
+)
+from server.orgs import create_organisation
+from tests.server.api import objects
+
+MARK = "owned-by-province"
+# Strings only our tree's data contains; an outsider's list must show none of them.
+LEAKS = (MARK, "province.test", "city.test", '"Province"', '"City"', '"School"')
+
+
+@dataclass
+class Call:
+    """One request: path parameters, and a JSON body, query or multipart form."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    json: Any = None
+    query: dict[str, Any] = field(default_factory=dict)
+    form: Callable[[], dict[str, Any]] | None = None  # fresh file objects per request
+
+
+@dataclass
+class Ctx:
+    """The seeded world plus makers of fresh objects of our tree (each named with MARK)."""
+
+    client: FlaskClient
+    session: Session
+    world: Any
+    app: Flask
+    counter: itertools.count[int] = field(default_factory=itertools.count)
+
+    @property
+    def now(self) -> Any:
+        return self.world.province.created_at
+
+    def name(self, kind: str) -> str:
+        return f"{MARK} {kind} {next(self.counter)}"
+
+    def screen(self) -> Screen:
+        return objects.screen(self.session, self.world.school, self.name("screen"), self.now)
+
+    def group(self) -> Any:
+        return objects.group(self.session, self.world.school, self.name("group"), self.now)
+
+    def asset(self) -> Any:
+        return objects.asset(self.session, self.world.school, self.name("asset"), self.now)
+
+    def playlist(self, campaign: Campaign | None = None) -> Any:
+        return objects.playlist(
+            self.session,
+            self.world.school,
+            self.name("playlist"),
+            self.now,
+            assets=[self.asset()],
+            campaign=campaign,
+        )
+
+    def campaign(self, status: CampaignStatus = CampaignStatus.DRAFT, entries: int = 1) -> Any:
+        row = objects.campaign(self.session, self.world.school, self.name("campaign"), self.now)
+        for _ in range(entries):
+            objects.schedule(self.session, row, self.playlist())
+        row.status = status
+        if status is not CampaignStatus.DRAFT:
+            row.submitted_by_id = self.world["operator"].user.id
+        self.session.commit()
+        return row
+
+    def user(self, *extra_orgs: Organisation) -> Any:
+        email = f"{next(self.counter)}@{MARK}.city.test"
+        user = create_user(
+            self.session, email, "long enough secret", self.world.school, Role.VIEWER, self.now
+        )
+        for org in extra_orgs:
+            user.memberships.append(Membership(organisation_id=org.id, role=Role.VIEWER))
+        self.session.commit()
+        return user
+
+    def token(self) -> int:
+        row, _ = create_api_token(self.session, self.world["admin"].user, MARK, self.now)
+        self.session.commit()
+        return row.id
+
+    def organisation(self) -> Organisation:
+        org = create_organisation(self.session, self.name("unit"), self.world.school, self.now)
+        self.session.commit()
+        return org
+
+    def enrolment_token(self) -> int:
+        row = EnrolmentToken(
+            organisation_id=self.world.school.id,
+            token_hash=token_digest(self.name("enrol")),
+            name=MARK,
+            expires_at=self.now + timedelta(days=1),
+            created_at=self.now,
+        )
+        self.session.add(row)
+        self.session.commit()
+        return row.id
+
+    def pairing(self) -> str:
+        code = "ABCDE" + "FGHJKMNPQRSTUVWXYZ"[next(self.counter) % 18]
+        self.session.add(
+            Pairing(
+                hardware_id=self.name("hw"),
+                code=code,
+                created_at=self.now,
+                expires_at=self.now + timedelta(hours=1),
+            )
+        )
+        self.session.commit()
+        return code
+
+    def screenshot(self) -> Screen:
+        screen = self.screen()
+        with self.app.app_context():
+            sha = storage.get_store().put_bytes(png())
+        self.session.add(
+            Screenshot(
+                screen_id=screen.id,
+                sha256=sha,
+                media_type="image/png",
+                width=8,
+                height=8,
+                taken_at=self.now,
+            )
+        )
+        self.session.commit()
+        return screen
+
+    def play(self) -> None:
+        screen = self.screen()
+        self.session.add(
+            PlayEvent(
+                event_id=self.name("event"),
+                screen_id=screen.id,
+                screen_name=screen.name,
+                organisation_id=screen.organisation_id,
+                asset_sha256="0" * 64,
+                asset_title=MARK,
+                start=self.now - timedelta(hours=1),
+                end=self.now - timedelta(hours=1) + timedelta(seconds=10),
+                duration_ms=10_000,
+                received_at=self.now,
+            )
+        )
+        self.session.commit()
+
+    def uploaded(self) -> int:
+        """An image asset uploaded through the API (so its bytes are in the store)."""
+        r = self.client.post(
+            f"{API_PREFIX}/assets",
+            data=upload_form(self.world.school.id)(),
+            headers=self.world["admin"].headers,
+        )
+        assert r.status_code in (200, 201), r.json
+        return int(r.json["id"])
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def upload_form(org_id: int) -> Callable[[], dict[str, Any]]:
+    return lambda: {"file": (io.BytesIO(png()), f"{MARK}.png"), "organisation_id": str(org_id)}
+
+
+@dataclass(frozen=True)
+class Row:
+    build: Callable[[Ctx], Call]
+    # Expected status for our viewer; None: 2xx for a read open to viewers, else 403.
+    viewer: int | None = None
+    # "404": our object is addressed, so the outsider gets 404;
+    # "hidden": a list, which must not show the outsider any of our rows;
+    # "self": the outsider acts on their own account (2xx expected, nothing of ours shown).
+    outsider: str = "404"
+
+
+LIST = "hidden"
+
+
+def listing(seed: Callable[[Ctx], object], query: dict[str, Any] | None = None) -> Row:
+    """A list route: seed one of our rows first, so the owner's list is not empty."""
+
+    def build(c: Ctx) -> Call:
+        seed(c)
+        return Call(query=dict(query or {}))
+
+    return Row(build, outsider=LIST)
+
+
+ROWS: dict[tuple[str, str], Row] = {
+    # organisations
+    ("GET", "/organisations"): listing(lambda c: None),
+    ("GET", "/organisations/{org_id}"): Row(lambda c: Call({"org_id": c.world.school.id})),
+    ("POST", "/organisations"): Row(
+        lambda c: Call(json={"name": c.name("unit"), "parent_id": c.world.city.id})
+    ),
+    ("PATCH", "/organisations/{org_id}"): Row(
+        lambda c: Call({"org_id": c.organisation().id}, json={"name": c.name("unit")})
+    ),
+    ("DELETE", "/organisations/{org_id}"): Row(lambda c: Call({"org_id": c.organisation().id})),
+    # session and own tokens
+    ("GET", "/session"): Row(lambda c: Call(), outsider="self"),
+    ("GET", "/tokens"): listing(Ctx.token),
+    ("POST", "/tokens"): Row(lambda c: Call(json={"name": "script"}), viewer=201, outsider="self"),
+    ("DELETE", "/tokens/{token_id}"): Row(lambda c: Call({"token_id": c.token()}), viewer=404),
+    # users
+    ("GET", "/users"): listing(lambda c: None),
+    ("GET", "/users/{user_id}"): Row(lambda c: Call({"user_id": c.user().id})),
+    ("POST", "/users"): Row(
+        lambda c: Call(
+            json={
+                "email": f"{next(c.counter)}@city.test",
+                "password": "long enough secret",
+                "organisation_id": c.world.school.id,
+                "role": "viewer",
+            }
+        )
+    ),
+    ("PATCH", "/users/{user_id}"): Row(
+        lambda c: Call({"user_id": c.user().id}, json={"name": "x"})
+    ),
+    ("DELETE", "/users/{user_id}"): Row(lambda c: Call({"user_id": c.user().id})),
+    ("POST", "/users/{user_id}/memberships"): Row(
+        lambda c: Call(
+            {"user_id": c.user().id}, json={"organisation_id": c.world.city.id, "role": "operator"}
+        )
+    ),
+    ("PATCH", "/users/{user_id}/memberships/{organisation_id}"): Row(
+        lambda c: Call(
+            {"user_id": c.user().id, "organisation_id": c.world.school.id}, json={"role": "admin"}
+        )
+    ),
+    ("DELETE", "/users/{user_id}/memberships/{organisation_id}"): Row(
+        lambda c: Call({"user_id": c.user(c.world.city).id, "organisation_id": c.world.city.id})
+    ),
+    # screens
+    ("GET", "/screens"): listing(Ctx.screen),
+    ("GET", "/screens/{screen_id}"): Row(lambda c: Call({"screen_id": c.screen().id})),
+    ("POST", "/screens"): Row(
+        lambda c: Call(json={"name": c.name("screen"), "organisation_id": c.world.school.id})
+    ),
+    ("PATCH", "/screens/{screen_id}"): Row(
+        lambda c: Call({"screen_id": c.screen().id}, json={"tags": ["lobby"]})
+    ),
+    ("DELETE", "/screens/{screen_id}"): Row(lambda c: Call({"screen_id": c.screen().id})),
+    # groups
+    ("GET", "/groups"): listing(Ctx.group),
+    ("GET", "/groups/{group_id}"): Row(lambda c: Call({"group_id": c.group().id})),
+    ("POST", "/groups"): Row(
+        lambda c: Call(json={"name": c.name("group"), "organisation_id": c.world.school.id})
+    ),
+    ("PATCH", "/groups/{group_id}"): Row(
+        lambda c: Call({"group_id": c.group().id}, json={"name": c.name("group")})
+    ),
+    ("DELETE", "/groups/{group_id}"): Row(lambda c: Call({"group_id": c.group().id})),
+    ("GET", "/groups/{group_id}/screens"): Row(lambda c: Call({"group_id": c.group().id})),
+    ("PUT", "/groups/{group_id}/screens/{screen_id}"): Row(
+        lambda c: Call({"group_id": c.group().id, "screen_id": c.screen().id})
+    ),
+    ("DELETE", "/groups/{group_id}/screens/{screen_id}"): Row(
+        lambda c: Call({"group_id": c.group().id, "screen_id": c.screen().id})
+    ),
+    # assets
+    ("GET", "/assets"): listing(Ctx.asset),
+    ("GET", "/assets/{asset_id}"): Row(lambda c: Call({"asset_id": c.asset().id})),
+    ("PATCH", "/assets/{asset_id}"): Row(
+        lambda c: Call({"asset_id": c.asset().id}, json={"title": "x"})
+    ),
+    ("DELETE", "/assets/{asset_id}"): Row(lambda c: Call({"asset_id": c.asset().id})),
+    ("POST", "/assets"): Row(lambda c: Call(form=upload_form(c.world.school.id))),
+    ("POST", "/assets/slogans"): Row(
+        lambda c: Call(json={"text": "Stay safe online", "organisation_id": c.world.school.id})
+    ),
+    ("GET", "/assets/{asset_id}/thumbnail"): Row(lambda c: Call({"asset_id": c.uploaded()})),
+    ("GET", "/assets/{asset_id}/preview"): Row(lambda c: Call({"asset_id": c.uploaded()})),
+    # playlists
+    ("GET", "/playlists"): listing(Ctx.playlist),
+    ("GET", "/playlists/{playlist_id}"): Row(lambda c: Call({"playlist_id": c.playlist().id})),
+    ("POST", "/playlists"): Row(
+        lambda c: Call(json={"name": c.name("playlist"), "organisation_id": c.world.school.id})
+    ),
+    ("PATCH", "/playlists/{playlist_id}"): Row(
+        lambda c: Call({"playlist_id": c.playlist().id}, json={"is_default": True})
+    ),
+    ("PUT", "/playlists/{playlist_id}/items"): Row(
+        lambda c: Call(
+            {"playlist_id": c.playlist().id},
+            json={"items": [{"asset_id": c.asset().id, "duration_ms": 5000}]},
+        )
+    ),
+    ("DELETE", "/playlists/{playlist_id}"): Row(lambda c: Call({"playlist_id": c.playlist().id})),
+    # campaigns
+    ("GET", "/campaigns"): listing(Ctx.campaign),
+    ("GET", "/campaigns/{campaign_id}"): Row(lambda c: Call({"campaign_id": c.campaign().id})),
+    ("POST", "/campaigns"): Row(
+        lambda c: Call(
+            json={
+                "name": c.name("campaign"),
+                "organisation_id": c.world.school.id,
+                "timezone": "Asia/Shanghai",
+                "start_date": "2026-01-05",
+                "end_date": "2026-01-11",
+            }
+        )
+    ),
+    ("PATCH", "/campaigns/{campaign_id}"): Row(
+        lambda c: Call({"campaign_id": c.campaign().id}, json={"description": "x"})
+    ),
+    ("DELETE", "/campaigns/{campaign_id}"): Row(lambda c: Call({"campaign_id": c.campaign().id})),
+    ("POST", "/campaigns/{campaign_id}/entries"): Row(
+        lambda c: Call(
+            {"campaign_id": c.campaign(entries=0).id}, json={"playlist_id": c.playlist().id}
+        )
+    ),
+    ("PATCH", "/campaigns/{campaign_id}/entries/{entry_id}"): Row(
+        lambda c: entry_call(c, {"priority": 5})
+    ),
+    ("DELETE", "/campaigns/{campaign_id}/entries/{entry_id}"): Row(lambda c: entry_call(c, None)),
+    ("POST", "/campaigns/{campaign_id}/submit"): Row(
+        lambda c: Call({"campaign_id": c.campaign().id})
+    ),
+    ("POST", "/campaigns/{campaign_id}/approve"): Row(
+        lambda c: Call({"campaign_id": c.campaign(CampaignStatus.SUBMITTED).id})
+    ),
+    ("POST", "/campaigns/{campaign_id}/publish"): Row(
+        lambda c: Call({"campaign_id": c.campaign(CampaignStatus.APPROVED).id})
+    ),
+    ("POST", "/campaigns/{campaign_id}/archive"): Row(
+        lambda c: Call({"campaign_id": c.campaign().id})
+    ),
+    ("GET", "/screens/{screen_id}/timeline"): Row(
+        lambda c: Call(
+            {"screen_id": c.screen().id},
+            query={"from": "2026-01-05T00:00:00+08:00", "to": "2026-01-06T00:00:00+08:00"},
+        )
+    ),
+    # fleet
+    ("POST", "/pairings/claim"): Row(
+        lambda c: Call(json={"code": c.pairing(), "organisation_id": c.world.school.id})
+    ),
+    ("POST", "/organisations/{org_id}/enrolment-tokens"): Row(
+        lambda c: Call(
+            {"org_id": c.world.school.id},
+            json={"expires_at": (c.now + timedelta(days=1)).isoformat(), "max_uses": 5},
+        )
+    ),
+    ("GET", "/organisations/{org_id}/enrolment-tokens"): Row(
+        lambda c: Call({"org_id": c.world.school.id})
+    ),
+    ("DELETE", "/enrolment-tokens/{token_id}"): Row(
+        lambda c: Call({"token_id": c.enrolment_token()})
+    ),
+    ("DELETE", "/screens/{screen_id}/device-token"): Row(
+        lambda c: Call({"screen_id": c.screen().id})
+    ),
+    ("POST", "/screens/{screen_id}/commands"): Row(
+        lambda c: Call({"screen_id": c.screen().id}, json={"kind": "refresh"})
+    ),
+    ("GET", "/screens/{screen_id}/commands"): Row(lambda c: Call({"screen_id": c.screen().id})),
+    ("GET", "/screens/{screen_id}/screenshot"): Row(
+        lambda c: Call({"screen_id": c.screenshot().id})
+    ),
+    ("GET", "/fleet"): listing(Ctx.screen),
+    ("GET", "/reports/plays"): listing(Ctx.play, {"group_by": "screen"}),
+}
+
+
+def entry_call(c: Ctx, body: Any) -> Call:
+    campaign = c.campaign()
+    return Call({"campaign_id": campaign.id, "entry_id": campaign.entries[0].id}, json=body)
+
+
+def operator_operations() -> list[tuple[str, str]]:
+    return sorted(
+        (op.method.upper(), op.path)
+        for op in api.operations
+        if op.policy.audience is Audience.OPERATOR
+    )
+
+
+def test_every_operator_operation_has_a_row() -> None:
+    import server.api  # noqa: F401 - registers every blueprint's operations
+
+    missing = [f"{m} {p}" for m, p in operator_operations() if (m, p) not in ROWS]
+    assert missing == [], (
+        "add a row for each of these to ROWS in tests/server/api/test_authz_matrix.py: "
+        "how to build its path parameters and a valid request from the seeded world"
+    )
+    stale = [f"{m} {p}" for m, p in ROWS if (m, p) not in set(operator_operations())]
+    assert stale == [], "these rows name operations that no longer exist"
+
+
+def send(c: Ctx, method: str, path: str, call: Call, headers: dict[str, str]) -> Any:
+    url = API_PREFIX + path.format(**call.params)
+    kwargs: dict[str, Any] = {"headers": headers, "query_string": call.query}
+    if call.form is not None:
+        kwargs["data"] = call.form()
+        kwargs["content_type"] = "multipart/form-data"
+    elif call.json is not None:
+        kwargs["json"] = call.json
+    elif method in ("POST", "PUT", "PATCH") and _expects_json(method, path):
+        kwargs["json"] = {}
+    response = c.client.open(url, method=method, **kwargs)
+    response.get_data()  # read, then release what a file body holds open
+    response.close()
+    return response
+
+
+def _expects_json(method: str, path: str) -> bool:
+    return any(
+        op.method.upper() == method and op.path == path and op.body is not None
+        for op in api.operations
+    )
+
+
+def leaks(text: str) -> list[str]:
+    return [m for m in LEAKS if m in text]
+
+
+def test_matrix(client: FlaskClient, session: Session, world, app: Flask) -> None:  # type: ignore[no-untyped-def]
+    c = Ctx(client, session, world, app)
+    failures: list[str] = []
+    policy_roles = {
+        (op.method.upper(), op.path): op.policy.role
+        for op in api.operations
+        if op.policy.audience is Audience.OPERATOR
+    }
+    for method, path in operator_operations():
+        write = method != "GET"
+        row = ROWS.get((method, path))
+        if row is None:
+            continue  # reported by test_every_operator_operation_has_a_row
+        where = f"{method} {path}"
+        # A viewer may call read routes open to viewers; anything else is refused.
+        viewer_may = not write and policy_roles[(method, path)] is Role.VIEWER
+        session.rollback()  # no stale read snapshot: SQLite would refuse our next write
+        call = row.build(c)
+
+        r = send(c, method, path, call, {})
+        if r.status_code != 401:
+            failures.append(f"{where}: anonymous got {r.status_code}, not 401")
+
+        r = send(c, method, path, call, world["outsider"].headers)
+        text = r.get_data(as_text=True)
+        if row.outsider == "404" and r.status_code != 404:
+            failures.append(f"{where}: outsider got {r.status_code}, not 404")
+        elif row.outsider in (LIST, "self"):
+            if not 200 <= r.status_code < 300:
+                failures.append(f"{where}: outsider got {r.status_code}, not 2xx")
+            if leaks(text):
+                failures.append(f"{where}: outsider sees {leaks(text)}")
+
+        r = send(c, method, path, call, world["viewer"].headers)
+        wanted = row.viewer if row.viewer is not None else (200 if viewer_may else 403)
+        ok = r.status_code == wanted or (wanted == 200 and 200 <= r.status_code < 300)
+        if not ok:
+            failures.append(f"{where}: viewer got {r.status_code}, not {wanted}: {text[:200]}")
+
+        r = send(c, method, path, call, world["admin"].headers)
+        if not 200 <= r.status_code < 300:
+            failures.append(f"{where}: owner got {r.status_code}: {r.get_data(as_text=True)[:300]}")
+        elif row.outsider == LIST and not leaks(r.get_data(as_text=True)):
+            failures.append(
+                f"{where}: the owner's list shows nothing of ours; the check is vacuous"
+            )
+    assert failures == [], "\n".join(failures)
