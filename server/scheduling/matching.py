@@ -85,4 +85,3 @@ class TargetIndex:
             self._tags & screen.tags,
             screen.id if screen.id in self._screens else None,
         )
-

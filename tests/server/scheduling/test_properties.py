@@ -1,16 +1,13 @@
 """Invariants of the engine over random rules, screens and zones, checked against an oracle.
 
-The oracle shares no code with the engine: it converts wall-clock times by trying every
-offset the zone uses nearby and scanning minute by minute across a gap, and it decides
-the winner at one instant by comparing rules pairwise.
+The oracle (conftest.py) shares no code with the engine.
 """
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from random import Random
-from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,7 +19,6 @@ from server.scheduling import (
     Schedule,
     ScreenFacts,
     Segment,
-    Specificity,
     Targets,
     find_conflicts,
     occurrences,
@@ -41,6 +37,8 @@ BASE_DAYS = [
     (date(2024, 11, 2), "America/New_York"),  # falls back on the 3rd
     (date(2024, 2, 28), "Asia/Shanghai"),
 ]
+OracleAt = Callable[[list[Rule], ScreenFacts, datetime], tuple[object, ...]]
+OracleSpans = Callable[[Rule, str, date], list[tuple[datetime, datetime]]]
 PARTS = 1_000_000  # sample instants at k/PARTS of an interval, exactly
 ORG_PATHS = [(1,), (1, 2), (1, 3), (1, 2, 4)]
 PROPERTY = settings(
@@ -117,141 +115,6 @@ def rules_and_screen(draw: st.DrawFn) -> tuple[list[Rule], ScreenFacts, datetime
     return rules, screen, start, end
 
 
-# --- the oracle ---------------------------------------------------------------------------
-
-
-@functools.cache
-def oracle_instant(day: date, wall: time, zone_name: str, end: bool) -> datetime:
-    """Where `wall` on `day` starts (or ends) by the documented DST rules."""
-    tz = ZoneInfo(zone_name)
-    naive = datetime.combine(day, wall)
-    offsets = {
-        (naive + timedelta(hours=h)).replace(tzinfo=UTC).astimezone(tz).utcoffset()
-        for h in range(-36, 37, 3)
-    }
-    readings = sorted(
-        u
-        for off in offsets
-        if off is not None
-        for u in [(naive - off).replace(tzinfo=UTC)]
-        if u.astimezone(tz).replace(tzinfo=None) == naive
-    )
-    if readings:  # one reading, or two in a fold: start at the first, end at the second
-        return readings[-1] if end else readings[0]
-    # A gap: the first instant whose wall clock reads later than `naive`.
-    u = (naive - max(o for o in offsets if o is not None)).replace(tzinfo=UTC)
-    while u.astimezone(tz).replace(tzinfo=None) <= naive:
-        u += timedelta(minutes=1)
-    return u
-
-
-def oracle_spans(rule: Rule, zone_name: str, day: date) -> list[tuple[datetime, datetime]]:
-    if not rule.windows:
-        s = oracle_instant(day, time(0), zone_name, False)
-        e = oracle_instant(day + timedelta(days=1), time(0), zone_name, False)
-        return [(s, e)]
-    spans = []
-    for w in rule.windows:
-        end_day = day + timedelta(days=1) if w.end <= w.start else day
-        s = oracle_instant(day, w.start, zone_name, False)
-        e = oracle_instant(end_day, w.end, zone_name, True)
-        if s < e:
-            spans.append((s, e))
-    spans.sort()
-    merged: list[tuple[datetime, datetime]] = []
-    for s, e in spans:
-        if merged and s < merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
-        else:
-            merged.append((s, e))
-    return merged
-
-
-def oracle_anchor(rule: Rule, screen: ScreenFacts, t: datetime) -> datetime | None:
-    """Start of the rule's occurrence in force at `t` (the earliest begun), or None."""
-    if rule.live_from is not None and t < rule.live_from:
-        return None
-    if rule.live_until is not None and t >= rule.live_until:
-        return None
-    if rule.interval is not None:
-        return rule.interval[0] if rule.interval[0] <= t < rule.interval[1] else None
-    zone_name = rule.timezone or screen.timezone
-    local = t.astimezone(ZoneInfo(zone_name)).date()
-    found = []
-    for k in range(-2, 2):
-        day = local + timedelta(days=k)
-        if not rule.first_date <= day <= rule.last_date:
-            continue
-        if rule.weekdays is not None and day.weekday() not in rule.weekdays:
-            continue
-        found += [s for s, e in oracle_spans(rule, zone_name, day) if s <= t < e]
-    return min(found) if found else None
-
-
-def oracle_specificity(rule: Rule, screen: ScreenFacts) -> Specificity | None:
-    if rule.owner_org not in screen.org_path:
-        return None
-    t = rule.targets
-    hits = [
-        (t.everyone, Specificity.ALL),
-        (bool(t.organisations & set(screen.org_path)), Specificity.ORGANISATION),
-        (bool(t.tags & screen.tags), Specificity.TAG),
-        (bool(t.groups & screen.groups), Specificity.GROUP),
-        (screen.id in t.screens, Specificity.SCREEN),
-    ]
-    found = [spec for hit, spec in hits if hit]
-    return max(found) if found else None
-
-
-def beats(a: tuple[Rule, Specificity], b: tuple[Rule, Specificity]) -> bool:
-    """Whether `a` wins over `b` under the documented order."""
-    (ra, sa), (rb, sb) = a, b
-    for x, y in [(ra.layer, rb.layer), (ra.priority, rb.priority), (sa, sb)]:
-        if x != y:
-            return x > y
-    if ra.published_at != rb.published_at:
-        if ra.published_at is None or rb.published_at is None:
-            return rb.published_at is None
-        return ra.published_at > rb.published_at
-    return ra.id < rb.id
-
-
-def oracle_day_start(screen: ScreenFacts, t: datetime) -> datetime:
-    local = t.astimezone(ZoneInfo(screen.timezone)).date()
-    starts = [
-        oracle_instant(local + timedelta(days=k), time(0), screen.timezone, False)
-        for k in range(-1, 2)
-    ]
-    return max(s for s in starts if s <= t)
-
-
-Contender = tuple[Rule, Specificity, datetime]
-
-
-def oracle_at(rules: list[Rule], screen: ScreenFacts, t: datetime) -> tuple[object, ...]:
-    """(playlist, rule, anchor, beaten, conflict) at `t`, by brute force."""
-    active: list[Contender] = []
-    for rule in rules:
-        spec = oracle_specificity(rule, screen)
-        anchor = oracle_anchor(rule, screen, t) if spec is not None else None
-        if spec is not None and anchor is not None:
-            active.append((rule, spec, anchor))
-    if not active:
-        return (screen.default_playlist, None, oracle_day_start(screen, t), (), False)
-
-    def compare(a: Contender, b: Contender) -> int:
-        return -1 if beats((a[0], a[1]), (b[0], b[1])) else 1
-
-    ordered = sorted(active, key=functools.cmp_to_key(compare))
-    (w, ws, wa), rest = ordered[0], ordered[1:]
-    conflict = bool(rest) and (rest[0][0].layer, rest[0][0].priority, rest[0][1]) == (
-        w.layer,
-        w.priority,
-        ws,
-    )
-    return (w.playlist, w.id, wa, tuple(r.id for r, _, _ in rest), conflict)
-
-
 def answer(segment: Segment) -> tuple[object, ...]:
     return (segment.playlist, segment.rule, segment.anchor, segment.beaten, segment.conflict)
 
@@ -289,7 +152,9 @@ def test_timeline_is_deterministic_under_any_rule_order(case: tuple, rnd: Random
 
 @PROPERTY
 @given(rules_and_screen(), st.lists(st.integers(0, PARTS - 1), max_size=8))
-def test_every_answer_is_what_the_oracle_computes(case: tuple, fractions: list[int]) -> None:
+def test_every_answer_is_what_the_oracle_computes(
+    oracle_at: OracleAt, case: tuple, fractions: list[int]
+) -> None:
     rules, screen, start, end = case
     segments = timeline(rules, screen, start, end)
     samples = [s.start for s in segments] + [s.start + (s.end - s.start) / 2 for s in segments]
@@ -391,7 +256,9 @@ def dst_rules(draw: st.DrawFn) -> Rule:
 
 @settings(max_examples=300, deadline=None)
 @given(dst_rules())
-def test_occurrences_follow_the_documented_dst_rules(rule: Rule) -> None:
+def test_occurrences_follow_the_documented_dst_rules(
+    oracle_spans: OracleSpans, rule: Rule
+) -> None:
     assert rule.timezone is not None
     start = datetime.combine(rule.first_date - timedelta(days=2), time(0), UTC)
     end = datetime.combine(rule.last_date + timedelta(days=3), time(0), UTC)
@@ -433,7 +300,9 @@ def contenders(draw: st.DrawFn) -> list[Rule]:
 
 @settings(max_examples=300, deadline=None)
 @given(contenders())
-def test_the_winner_is_maximal_under_the_documented_order(rules: list[Rule]) -> None:
+def test_the_winner_is_maximal_under_the_documented_order(
+    oracle_at: OracleAt, rules: list[Rule]
+) -> None:
     screen = ScreenFacts(
         id=100, org_path=(1, 2), timezone="UTC", groups=frozenset({10}), tags=frozenset({"a"})
     )
