@@ -51,7 +51,11 @@ def _settings() -> Settings:
 
 
 def _device() -> DeviceScreen:
-    return authenticate_device(get_session(), bearer_token())
+    return _device_and_version()[0]
+
+
+def _device_and_version() -> tuple[DeviceScreen, int]:
+    return authenticate_device(runtime.player_runtime().devices, bearer_token())
 
 
 class HelloIn(Strict):
@@ -133,17 +137,17 @@ def hello(body: HelloIn) -> Response:
     extra_responses={304: "Not modified: the player's manifest is current"},
 )
 def manifest() -> Response:
-    db = get_session()
-    device = _device()
+    device, version = _device_and_version()
     now = clock.now()
     rt = runtime.player_runtime()
     rt.heartbeats.record(device.id, now, parse_status(request.headers.get(STATUS_HEADER)))
     if_none_match = request.if_none_match
     answer = answer_poll(
-        db,
+        get_session,
         storage.get_store(),
         rt.manifests,
         device,
+        version,
         now,
         _settings(),
         rt.profiles,

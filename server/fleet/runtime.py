@@ -16,6 +16,7 @@ from server.config import Settings
 from server.db import get_db
 from server.errors import ServiceUnavailable
 from server.fleet.heartbeats import Heartbeats
+from server.fleet.tokens import DeviceLookup
 from server.manifests.cache import ManifestCache
 from server.media.profiles import Profile, parse_profiles
 
@@ -49,6 +50,7 @@ class Gate:
 
 @dataclass
 class PlayerRuntime:
+    devices: DeviceLookup
     heartbeats: Heartbeats
     manifests: ManifestCache
     profiles: tuple[Profile, ...]
@@ -64,6 +66,7 @@ def init_app(app: Flask) -> PlayerRuntime:
         thread=lambda: settings.heartbeat_thread and not app.testing,
     )
     runtime = PlayerRuntime(
+        devices=DeviceLookup(get_db(app).engine),
         heartbeats=heartbeats,
         manifests=ManifestCache(),
         profiles=parse_profiles(settings.screen_profiles),

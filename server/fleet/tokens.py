@@ -1,20 +1,27 @@
 """Device tokens: minted once per pairing, stored as a SHA-256, revocable.
 
-A player sends `Authorization: Bearer sgd_…` on every call; `authenticate_device` turns it
-into the few facts of its screen that a poll needs, in one indexed query.
+A player sends `Authorization: Bearer sgd_…` on every call. `DeviceLookup` turns the
+token into everything a poll needs — the screen's facts, its groups with their
+ancestors, and the content version — in ONE statement run straight on a pooled DB-API
+connection: this is the hot path of the whole server (every screen, every poll), and
+SQLAlchemy's per-statement machinery would cost ten times the query itself.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Final, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Engine, create_engine, event, update
 from sqlalchemy.orm import Session
 
 from server.auth import DEVICE_TOKEN_PREFIX, new_token, token_digest
-from server.errors import Unauthorized
-from server.models import Organisation, Screen
+from server.errors import ServiceUnavailable, Unauthorized
+from server.models import Screen
+
+MAX_TOKEN_LENGTH: Final = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,19 +37,102 @@ class DeviceScreen:
     height: int
     tags: tuple[str, ...]
     command_seq: int
+    groups: tuple[int, ...] = ()  # its groups and all their ancestors, sorted
 
 
-_DEVICE_COLUMNS = (
-    Screen.id,
-    Screen.name,
-    Screen.organisation_id,
-    Organisation.path,
-    Screen.timezone,
-    Screen.width,
-    Screen.height,
-    Screen.tags,
-    Screen.command_seq,
+# Groups nest: a screen is in its groups and in every ancestor of them. The aggregate is
+# the one word SQLite and PostgreSQL spell differently.
+_LOOKUP: Final = """
+WITH RECURSIVE closure(id) AS (
+    SELECT gm.group_id FROM group_members gm
+    JOIN screens sc ON sc.id = gm.screen_id
+    WHERE sc.device_token_hash = {p}
+    UNION
+    SELECT g.parent_id FROM groups g JOIN closure c ON g.id = c.id
+    WHERE g.parent_id IS NOT NULL
 )
+SELECT s.id, s.name, s.organisation_id, o.path, s.timezone, s.width, s.height, s.tags,
+       s.command_seq,
+       (SELECT max(id) FROM publications),
+       (SELECT {agg} FROM closure)
+FROM screens s JOIN organisations o ON o.id = s.organisation_id
+WHERE s.device_token_hash = {p}
+"""
+_DIALECTS: Final = {
+    "sqlite": ("?", "group_concat(id)"),
+    "postgresql": ("%s", "string_agg(CAST(id AS TEXT), ',')"),
+}
+
+
+class DeviceLookup:
+    """Finds the screen of a device token (and the content version) in one read."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        placeholder, aggregate = _DIALECTS.get(engine.dialect.name, _DIALECTS["postgresql"])
+        self._sql = _LOOKUP.format(p=placeholder, agg=aggregate)
+        if engine.dialect.name != "sqlite":
+            # Over a network each round trip counts: a pool of its own, in autocommit, with
+            # no ping before and no rollback after the one statement (a dead connection is
+            # noticed by the statement itself, dropped, and answered 503 + Retry-After).
+            self.engine = create_engine(
+                engine.url,
+                isolation_level="AUTOCOMMIT",
+                pool_pre_ping=False,
+                pool_reset_on_return=None,
+            )
+            event.listen(engine, "engine_disposed", lambda _e: self.engine.dispose())
+
+    def find(self, token_hash: str) -> tuple[DeviceScreen, int] | None:
+        """The screen and the current content version, or None for an unknown hash."""
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(self._sql, (token_hash, token_hash))
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        except Exception as exc:
+            if self.engine.dialect.is_disconnect(cast(Any, exc), raw.dbapi_connection, None):
+                raw.invalidate()
+                raise ServiceUnavailable("the database connection was lost; retry") from exc
+            raise
+        finally:
+            raw.close()  # back to the pool (SQLite's rolls the read back; ours is autocommit)
+        if row is None:
+            return None
+        return _device(row), int(row[9] or 0)
+
+
+def _device(row: Any) -> DeviceScreen:
+    tags = row[7]
+    if isinstance(tags, str | bytes):
+        tags = json.loads(tags)
+    groups = row[10]
+    return DeviceScreen(
+        id=int(row[0]),
+        name=row[1],
+        organisation_id=int(row[2]),
+        org_path=row[3],
+        timezone=row[4],
+        width=int(row[5]),
+        height=int(row[6]),
+        tags=tuple(sorted(str(t) for t in tags or ())),
+        command_seq=int(row[8]),
+        groups=tuple(sorted({int(g) for g in str(groups).split(",") if g})) if groups else (),
+    )
+
+
+def authenticate_device(lookup: DeviceLookup, token: str | None) -> tuple[DeviceScreen, int]:
+    """The screen holding `token` and the content version; Unauthorized when the token is
+    missing, unknown or revoked."""
+    if not token or not token.startswith(DEVICE_TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
+        raise Unauthorized("send the device token as a bearer token")
+    found = lookup.find(token_digest(token))
+    if found is None:
+        raise Unauthorized("unknown or revoked device token; pair again")
+    return found
 
 
 def mint_device_token(screen: Screen, now: datetime) -> str:
@@ -51,30 +141,6 @@ def mint_device_token(screen: Screen, now: datetime) -> str:
     screen.device_token_hash = token_digest(token)
     screen.token_issued_at = now
     return token
-
-
-def authenticate_device(session: Session, token: str | None) -> DeviceScreen:
-    """The screen holding `token`; Unauthorized when it is missing, unknown or revoked."""
-    if not token or not token.startswith(DEVICE_TOKEN_PREFIX) or len(token) > 200:
-        raise Unauthorized("send the device token as a bearer token")
-    row = session.execute(
-        select(*_DEVICE_COLUMNS)
-        .join(Organisation, Organisation.id == Screen.organisation_id)
-        .where(Screen.device_token_hash == token_digest(token))
-    ).one_or_none()
-    if row is None:
-        raise Unauthorized("unknown or revoked device token; pair again")
-    return DeviceScreen(
-        id=row[0],
-        name=row[1],
-        organisation_id=row[2],
-        org_path=row[3],
-        timezone=row[4],
-        width=row[5],
-        height=row[6],
-        tags=tuple(sorted(str(t) for t in (row[7] or ()))),
-        command_seq=row[8],
-    )
 
 
 def revoke_device_token(session: Session, screen_id: int) -> bool:

@@ -1,5 +1,5 @@
-"""What a manifest depends on, read in two small queries, so a poll is answered 304 without
-compiling anything.
+"""What a manifest depends on, known from the device lookup alone, so a poll is answered 304
+without compiling anything (and without another read).
 
 The ETag hashes: the protocol and document revision, the published content version, the
 screen's target-set facts (id, organisation path, groups with their ancestors, tags, time
@@ -15,10 +15,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Final
 
-from sqlalchemy import text
-from sqlalchemy.orm import Session
-
-from server import content_version
 from server.config import Settings
 from server.fleet.tokens import DeviceScreen
 from server.media.profiles import Profile, profile_for
@@ -28,19 +24,6 @@ PROTOCOL: Final = 1
 # Bumped when the compiled document changes shape or meaning for the same inputs, so an
 # upgraded server never answers 304 for a document it would now compile differently.
 REVISION: Final = 1
-
-# Groups nest: a screen is in its groups and in every ancestor of them.
-_GROUP_CLOSURE = text(
-    """
-    WITH RECURSIVE closure(id) AS (
-        SELECT group_id FROM group_members WHERE screen_id = :screen_id
-        UNION
-        SELECT g.parent_id FROM groups g JOIN closure c ON g.id = c.id
-        WHERE g.parent_id IS NOT NULL
-    )
-    SELECT id FROM closure
-    """
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,31 +75,24 @@ def window(timezone: str, day: date, days: int) -> tuple[datetime, datetime]:
     return day_start(day, tz), day_start(day + timedelta(days=days), tz)
 
 
-def group_closure(session: Session, screen_id: int) -> tuple[int, ...]:
-    rows = session.execute(_GROUP_CLOSURE, {"screen_id": screen_id}).scalars()
-    return tuple(sorted(int(g) for g in rows if g is not None))
-
-
 def fingerprint(
-    session: Session,
     device: DeviceScreen,
+    version: int,
     now: datetime,
     settings: Settings,
     profiles: tuple[Profile, ...],
-    *,
-    version: int | None = None,
 ) -> Fingerprint:
-    """The screen's fingerprint now (two indexed reads: its groups and the content version)."""
+    """The screen's fingerprint now: no I/O, everything came with the device lookup."""
     timezone = device.timezone
     try:
         tz = zone(timezone)
     except Exception:  # a zone that vanished from tzdata: the screen still plays, in UTC
         timezone, tz = "UTC", zone("UTC")
     return Fingerprint(
-        version=content_version.current(session) if version is None else version,
+        version=version,
         screen_id=device.id,
         org_path=device.org_path,
-        groups=group_closure(session, device.id),
+        groups=device.groups,
         tags=device.tags,
         timezone=timezone,
         profile=profile_for(device.width, device.height, profiles),

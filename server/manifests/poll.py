@@ -31,10 +31,11 @@ class PollAnswer:
 
 
 def answer_poll(
-    session: Session,
+    sessions: Callable[[], Session],
     store: MediaStore,
     cache: ManifestCache,
     device: DeviceScreen,
+    version: int,
     now: datetime,
     settings: Settings,
     profiles: Sequence[Profile],
@@ -42,18 +43,19 @@ def answer_poll(
 ) -> PollAnswer:
     """The poll's answer; `holds(etag)` says whether the player already has that document.
 
-    A matching poll reads the screen's groups and the content version and stops there.
-    Otherwise the shared part comes from the cache (compiled on a miss, which may render
-    variants and so commits the session).
+    `device` and `version` come from the device lookup; a matching poll stops there, having
+    opened no session and touched no cache. Otherwise the shared part comes from the cache
+    (compiled on a miss, which may render variants and so commits the session).
     """
-    fp = fingerprint(session, device, now, settings, tuple(profiles))
+    fp = fingerprint(device, version, now, settings, tuple(profiles))
     if holds(fp.etag):
         return PollAnswer(fp.etag, None)
-    content, schedule = cache.content(session, fp.version, now)
+    content, schedule = cache.content(sessions(), fp.version, now)
     if content.version != fp.version:  # published while we looked: answer the newer one
         fp = fp.with_version(content.version)
         if holds(fp.etag):
             return PollAnswer(fp.etag, None)
+    session = sessions()
     screen = session.get(Screen, device.id)
     if screen is None:  # deleted between the token check and now
         from server.errors import Unauthorized
