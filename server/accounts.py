@@ -18,7 +18,9 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 def normalise_email(email: str) -> str:
     email = email.strip().lower()
     if not EMAIL.match(email) or len(email) > 320:
-        raise ValidationFailed(f"{email!r} is not an email address", [FieldError("email", "not an email address")])
+        raise ValidationFailed(
+            f"{email!r} is not an email address", [FieldError("email", "not an email address")]
+        )
     return email
 
 
@@ -44,6 +46,8 @@ def create_user(
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(f"a user {email} exists", [FieldError("email", "already taken")])
     user = User(email=email, name=name, password_hash=hash_password(password), created_at=now)
-    user.memberships.append(Membership(organisation_id=organisation.id, role=role, organisation=organisation))
+    user.memberships.append(
+        Membership(organisation_id=organisation.id, role=role, organisation=organisation)
+    )
     session.add(user)
     return user

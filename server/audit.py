@@ -23,11 +23,14 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Add an audit row to the caller's transaction (so it commits with the change or not at all)."""
+    """Add an audit row to the caller's transaction: it commits with the change or not at all."""
     summary: dict[str, Any] = {}
     if before is not None and after is not None:
         changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-        summary = {"before": {k: before.get(k) for k in changed}, "after": {k: after.get(k) for k in changed}}
+        summary = {
+            "before": {k: before.get(k) for k in changed},
+            "after": {k: after.get(k) for k in changed},
+        }
     elif after is not None:
         summary = {"after": after}
     elif before is not None:

@@ -1,4 +1,4 @@
-"""Who is asking, and what they may do: users, roles per organisation subtree, API and device tokens.
+"""Who is asking and what they may do: users, roles per organisation subtree, tokens.
 
 An actor sees an organisation when one of its memberships is on that organisation's path; its
 role there is the one of the nearest such membership. Objects outside what an actor sees are
@@ -22,9 +22,9 @@ from server.models import ApiToken, Organisation, Role, User
 
 ROLE_RANK = {Role.VIEWER: 0, Role.OPERATOR: 1, Role.APPROVER: 2, Role.ADMIN: 3}
 
-API_TOKEN_PREFIX = "sgt_"
-DEVICE_TOKEN_PREFIX = "sgd_"
-ENROLMENT_TOKEN_PREFIX = "sge_"
+API_TOKEN_PREFIX = "sgt_"  # noqa: S105 - a public prefix, not a secret
+DEVICE_TOKEN_PREFIX = "sgd_"  # noqa: S105 - a public prefix, not a secret
+ENROLMENT_TOKEN_PREFIX = "sge_"  # noqa: S105 - a public prefix, not a secret
 MIN_PASSWORD_LENGTH = 8
 
 

@@ -1,4 +1,4 @@
-"""Engine and sessions: one session per request (closed on teardown), the same factory for CLI and jobs."""
+"""Engine and sessions: one session per request, closed on teardown; the same factory for jobs."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session for work outside a request (CLI, jobs): committed on success, rolled back on error."""
+        """A session outside a request (CLI, jobs): committed on success, rolled back on error."""
         with self.sessions() as session, session.begin():
             yield session
 

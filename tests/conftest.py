@@ -33,7 +33,9 @@ T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 def _settings_for(url: str, instance: Path):  # type: ignore[no-untyped-def]
-    return load_settings({"instance_path": instance, "database_url": url, "secret_key": "test-secret"}, environ={})
+    return load_settings(
+        {"instance_path": instance, "database_url": url, "secret_key": "test-secret"}, environ={}
+    )
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +55,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def pg_database() -> Iterator[str]:
     server_url = os.environ.get(PG_ENV)
     if not server_url:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/test)")
+        pytest.skip(
+            f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+        )
     import psycopg
 
     admin = make_url(server_url)

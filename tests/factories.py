@@ -44,13 +44,21 @@ class World:
         session.flush()
         world = cls(province, city, school, other)
         for role in Role:
-            world.people[role.value] = world.add_person(session, f"{role.value}@province.test", province, role, now)
-        world.people["city_operator"] = world.add_person(session, "op@city.test", city, Role.OPERATOR, now)
-        world.people["outsider"] = world.add_person(session, "admin@other.test", other, Role.ADMIN, now)
+            world.people[role.value] = world.add_person(
+                session, f"{role.value}@province.test", province, role, now
+            )
+        world.people["city_operator"] = world.add_person(
+            session, "op@city.test", city, Role.OPERATOR, now
+        )
+        world.people["outsider"] = world.add_person(
+            session, "admin@other.test", other, Role.ADMIN, now
+        )
         session.commit()
         return world
 
-    def add_person(self, session: Session, email: str, org: Organisation, role: Role, now: datetime) -> Person:
+    def add_person(
+        self, session: Session, email: str, org: Organisation, role: Role, now: datetime
+    ) -> Person:
         user = create_user(session, email, "correct horse battery", org, role, now)
         session.flush()
         _, token = create_api_token(session, user, "test", now)

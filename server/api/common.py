@@ -26,7 +26,9 @@ class Strict(BaseModel):
 class ListQuery(Strict):
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
     offset: int = Field(default=0, ge=0, le=10_000_000)
-    sort: str = Field(default="id", max_length=40, description="A sort key; prefix with - for descending")
+    sort: str = Field(
+        default="id", max_length=40, description="A sort key; prefix with - for descending"
+    )
 
 
 class Page(BaseModel, Generic[T]):
@@ -47,11 +49,17 @@ def paginate(
     key = query.sort.removeprefix("-")
     if key not in sort_keys:
         allowed = ", ".join(sorted(sort_keys))
-        raise ValidationFailed(f"cannot sort by {key!r}", [FieldError("sort", f"one of: {allowed}")])
+        raise ValidationFailed(
+            f"cannot sort by {key!r}", [FieldError("sort", f"one of: {allowed}")]
+        )
     column = sort_keys[key]
     order = column.desc() if query.sort.startswith("-") else column.asc()
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = session.scalars(stmt.order_by(order, *([] if key == "id" else [sort_keys["id"]])).limit(query.limit).offset(query.offset))
+    rows = session.scalars(
+        stmt.order_by(order, *([] if key == "id" else [sort_keys["id"]]))
+        .limit(query.limit)
+        .offset(query.offset)
+    )
     items = [shape(r) for r in rows]
     return {
         "items": [i.model_dump(mode="json") if isinstance(i, BaseModel) else i for i in items],

@@ -32,8 +32,8 @@ CSRF_HEADER = "X-CSRF-Token"
 
 
 class Audience(enum.StrEnum):
-    PUBLIC = "public"      # anyone, no credentials
-    DEVICE = "device"      # a player with its device token
+    PUBLIC = "public"  # anyone, no credentials
+    DEVICE = "device"  # a player with its device token
     OPERATOR = "operator"  # a user, by session or API token
 
 

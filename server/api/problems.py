@@ -23,7 +23,12 @@ def problem(
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
     if errors:
         body["errors"] = [e.as_dict() for e in errors]
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
@@ -76,7 +81,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError) -> Response:
         log.warning("database unavailable: %s", exc.orig)
-        return problem(503, "Service Unavailable", "the database is unavailable", headers={"Retry-After": "5"})
+        return problem(
+            503, "Service Unavailable", "the database is unavailable", headers={"Retry-After": "5"}
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -34,7 +34,16 @@ class MeOut(BaseModel):
     csrf_token: str | None = None
 
 
-@api.route(bp, "", "POST", policy=PUBLIC, summary="Log in with email and password", body=LoginIn, response=MeOut, status=201)
+@api.route(
+    bp,
+    "",
+    "POST",
+    policy=PUBLIC,
+    summary="Log in with email and password",
+    body=LoginIn,
+    response=MeOut,
+    status=201,
+)
 def login(body: LoginIn) -> MeOut:
     db = get_session()
     user = auth.authenticate_password(db, body.email, body.password)
@@ -65,7 +74,11 @@ def _me(user_id: int, csrf: str | None) -> MeOut:
         user_id=user.id,
         email=user.email,
         memberships=[
-            MembershipOut(organisation_id=m.organisation_id, organisation=m.organisation.name, role=m.role.value)
+            MembershipOut(
+                organisation_id=m.organisation_id,
+                organisation=m.organisation.name,
+                role=m.role.value,
+            )
             for m in user.memberships
         ],
         csrf_token=csrf,

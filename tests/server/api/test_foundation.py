@@ -26,9 +26,14 @@ def test_every_response_carries_server_time(client: FlaskClient, clock) -> None:
 
 
 def test_session_login_then_csrf_guards_writes(client: FlaskClient, world) -> None:  # type: ignore[no-untyped-def]
-    r = client.post("/api/v1/session", json={"email": "admin@province.test", "password": "wrong password"})
+    r = client.post(
+        "/api/v1/session", json={"email": "admin@province.test", "password": "wrong password"}
+    )
     assert r.status_code == 401
-    r = client.post("/api/v1/session", json={"email": "ADMIN@province.test", "password": "correct horse battery"})
+    r = client.post(
+        "/api/v1/session",
+        json={"email": "ADMIN@province.test", "password": "correct horse battery"},
+    )
     assert r.status_code == 201, r.json
     csrf = r.json["csrf_token"]
     assert client.get("/api/v1/organisations").status_code == 200
@@ -48,11 +53,15 @@ def test_device_token_is_refused_on_operator_routes(client: FlaskClient) -> None
 
 def test_bad_body_names_the_field(client: FlaskClient, world) -> None:  # type: ignore[no-untyped-def]
     h = world["admin"].headers
-    r = client.post("/api/v1/organisations", json={"name": "x", "parent_id": "abc", "colour": 1}, headers=h)
+    r = client.post(
+        "/api/v1/organisations", json={"name": "x", "parent_id": "abc", "colour": 1}, headers=h
+    )
     assert r.status_code == 422
     fields = {e["field"]: e["reason"] for e in r.json["errors"]}
     assert "parent_id" in fields and fields["colour"] == "unknown field"
-    r = client.post("/api/v1/organisations", data="not json", headers={**h, "Content-Type": "application/json"})
+    r = client.post(
+        "/api/v1/organisations", data="not json", headers={**h, "Content-Type": "application/json"}
+    )
     assert r.status_code == 400 and r.mimetype == "application/problem+json"
 
 
