@@ -38,7 +38,7 @@ def multipart(fields: dict[str, object]) -> tuple[bytes, str]:
         key: FileStorage(io.BytesIO(value[0]), value[1]) if isinstance(value, tuple) else value
         for key, value in fields.items()
     }
-    boundary, body = encode_multipart(values)  # type: ignore[arg-type]
+    boundary, body = encode_multipart(values)
     return body, f"multipart/form-data; boundary={boundary}"
 
 
@@ -81,3 +81,8 @@ def blobs(root: Path) -> set[str]:
     if not root.exists():
         return set()
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+def body(response: TestResponse) -> Any:
+    """The response's JSON (a problem or a resource)."""
+    return response.get_json()

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.models import Asset, AuditEvent, Variant
+from tests.factories import World
 from tests.server.media.samples import encoded, noise
-from tests.server.uploads.helpers import blobs, counts, get, post_form, upload
+from tests.server.uploads.helpers import blobs, body, counts, get, post_form, upload
 
 PROBLEM = "application/problem+json"
 
@@ -22,30 +23,30 @@ def poster(width: int = 64, height: int = 48) -> bytes:
 
 
 def test_upload_stores_the_image_with_a_thumbnail_and_an_audit_event(
-    client: FlaskClient, world, session: Session, media_root: Path
-) -> None:  # type: ignore[no-untyped-def]
+    client: FlaskClient, world: World, session: Session, media_root: Path
+) -> None:
     response = upload(
         client, world["operator"].headers, poster(640, 480), "campus week.png", title="Campus"
     )
 
-    assert response.status_code == 201, response.json
-    body = response.json
-    assert body["kind"] == "image" and body["media_type"] == "image/png"
-    assert (body["width"], body["height"]) == (640, 480)
-    assert body["organisation_id"] == world.province.id
-    assert body["original_name"] == "campus week.png" and body["title"] == "Campus"
-    assert body["thumbnail_url"] == f"/api/v1/assets/{body['id']}/thumbnail?v={body['sha256'][:16]}"
-    assert response.headers["Location"] == f"/api/v1/assets/{body['id']}"
-    shard = f"{body['sha256'][:2]}/{body['sha256'][2:4]}/{body['sha256']}"
-    assert (media_root / shard).stat().st_size == body["size"]
+    assert response.status_code == 201, body(response)
+    made = body(response)
+    assert made["kind"] == "image" and made["media_type"] == "image/png"
+    assert (made["width"], made["height"]) == (640, 480)
+    assert made["organisation_id"] == world.province.id
+    assert made["original_name"] == "campus week.png" and made["title"] == "Campus"
+    assert made["thumbnail_url"] == f"/api/v1/assets/{made['id']}/thumbnail?v={made['sha256'][:16]}"
+    assert response.headers["Location"] == f"/api/v1/assets/{made['id']}"
+    shard = f"{made['sha256'][:2]}/{made['sha256'][2:4]}/{made['sha256']}"
+    assert (media_root / shard).stat().st_size == made["size"]
 
-    thumb = session.scalar(select(Variant).where(Variant.source_sha256 == body["sha256"]))
+    thumb = session.scalar(select(Variant).where(Variant.source_sha256 == made["sha256"]))
     assert thumb is not None and thumb.profile == "thumb"
     assert (thumb.width, thumb.height) == (320, 240)
     event = session.scalar(select(AuditEvent).where(AuditEvent.object_type == "asset"))
-    assert event is not None and event.action == "create" and event.object_id == str(body["id"])
+    assert event is not None and event.action == "create" and event.object_id == str(made["id"])
 
-    got = get(client, body["thumbnail_url"], world["viewer"].headers)
+    got = get(client, made["thumbnail_url"], world["viewer"].headers)
     assert got.status_code == 200 and got.mimetype == "image/jpeg"
     assert got.headers["Cache-Control"] == "private, max-age=31536000, immutable"
     assert got.headers["ETag"] == f'"{thumb.sha256}"'
@@ -54,8 +55,8 @@ def test_upload_stores_the_image_with_a_thumbnail_and_an_audit_event(
 
 
 def test_same_bytes_twice_are_one_file_and_one_asset_per_organisation(
-    client: FlaskClient, world, session: Session, media_root: Path
-) -> None:  # type: ignore[no-untyped-def]
+    client: FlaskClient, world: World, session: Session, media_root: Path
+) -> None:
     data = poster()
     first = upload(client, world["operator"].headers, data, "a.png")
     again = upload(client, world["operator"].headers, data, "renamed.png")
@@ -63,22 +64,24 @@ def test_same_bytes_twice_are_one_file_and_one_asset_per_organisation(
     elsewhere = upload(client, world["outsider"].headers, data, "b.png")
 
     assert first.status_code == 201 and again.status_code == 200
-    assert again.json["id"] == first.json["id"] and again.json["original_name"] == "a.png"
+    assert body(again)["id"] == body(first)["id"] and body(again)["original_name"] == "a.png"
     assert elsewhere.status_code == 201
-    assert elsewhere.json["id"] != first.json["id"]
-    assert elsewhere.json["sha256"] == first.json["sha256"]
-    assert elsewhere.json["organisation_id"] == world.other.id
+    assert body(elsewhere)["id"] != body(first)["id"]
+    assert body(elsewhere)["sha256"] == body(first)["sha256"]
+    assert body(elsewhere)["organisation_id"] == world.other.id
     # The asset and its thumbnail: two blobs, shared by both organisations' rows.
     assert blobs(media_root) == stored and len(stored) == 2
     assert counts(session) == (2, 1)
 
 
-def test_organisation_defaults_to_the_only_one_and_is_scoped(client: FlaskClient, world) -> None:  # type: ignore[no-untyped-def]
+def test_organisation_defaults_to_the_only_one_and_is_scoped(
+    client: FlaskClient, world: World
+) -> None:
     data = poster()
     school = upload(
         client, world["city_operator"].headers, data, organisation_id=str(world.school.id)
     )
-    assert school.status_code == 201 and school.json["organisation_id"] == world.school.id
+    assert school.status_code == 201 and body(school)["organisation_id"] == world.school.id
 
     # An ancestor's content is read-only for a city operator; another tree is invisible.
     upward = upload(
@@ -93,7 +96,7 @@ def test_organisation_defaults_to_the_only_one_and_is_scoped(client: FlaskClient
     assert nobody.status_code == 401
 
 
-def test_bad_forms_are_problems_naming_the_field(client: FlaskClient, world) -> None:  # type: ignore[no-untyped-def]
+def test_bad_forms_are_problems_naming_the_field(client: FlaskClient, world: World) -> None:
     headers = world["operator"].headers
     cases = [
         (
@@ -108,19 +111,19 @@ def test_bad_forms_are_problems_naming_the_field(client: FlaskClient, world) -> 
         (upload(client, headers, poster(), title="t" * 301), 422, "title"),
     ]
     for response, status, field in cases:
-        assert response.status_code == status, (field, response.json)
+        assert response.status_code == status, (field, body(response))
         assert response.mimetype == PROBLEM
-        assert field in {e["field"] for e in response.json.get("errors", [])}, response.json
+        assert field in {e["field"] for e in body(response).get("errors", [])}, body(response)
 
 
 def test_file_name_is_display_metadata_only(
-    client: FlaskClient, world, media_root: Path, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    client: FlaskClient, world: World, media_root: Path, tmp_path: Path
+) -> None:
     name = "../../evil\x00\u202egnp.exe\x1b[31m.png"
     response = upload(client, world["operator"].headers, poster(), name)
 
-    assert response.status_code == 201, response.json
-    assert response.json["original_name"] == "evilgnp.exe[31m.png"
+    assert response.status_code == 201, body(response)
+    assert body(response)["original_name"] == "evilgnp.exe[31m.png"
     assert all(len(p.name) == 64 for p in media_root.rglob("*") if p.is_file()), (
         "storage names come from the hash"
     )
@@ -128,8 +131,8 @@ def test_file_name_is_display_metadata_only(
 
 
 def test_exif_rotated_jpeg_is_stored_upright_without_exif(
-    client: FlaskClient, world, session: Session, media_root: Path
-) -> None:  # type: ignore[no-untyped-def]
+    client: FlaskClient, world: World, session: Session, media_root: Path
+) -> None:
     # Stored 60x40 with orientation 6 ("rotate 90° clockwise to view"): upright it is
     # 40x60, and the pixel that is top-left when stored lands top-right.
     img = Image.new("RGB", (60, 40), (0, 0, 255))
@@ -141,9 +144,9 @@ def test_exif_rotated_jpeg_is_stored_upright_without_exif(
 
     response = upload(client, world["operator"].headers, data, "phone.jpg")
 
-    assert response.status_code == 201, response.json
-    assert (response.json["width"], response.json["height"]) == (40, 60)
-    sha = response.json["sha256"]
+    assert response.status_code == 201, body(response)
+    assert (body(response)["width"], body(response)["height"]) == (40, 60)
+    sha = body(response)["sha256"]
     stored = (media_root / sha[:2] / sha[2:4] / sha).read_bytes()
     assert b"Exif" not in stored and b"Camera Maker" not in stored
     with Image.open(io.BytesIO(stored)) as kept:
@@ -151,12 +154,12 @@ def test_exif_rotated_jpeg_is_stored_upright_without_exif(
         assert not kept.getexif()
         red, green, blue = kept.convert("RGB").getpixel((35, 4))  # type: ignore[misc]
         assert red > 200 and green < 60 and blue < 60
-    asset = session.get(Asset, response.json["id"])
+    asset = session.get(Asset, body(response)["id"])
     assert asset is not None and (asset.width, asset.height) == (40, 60)
 
 
-def test_thumbnail_revalidates_with_etag_and_is_scoped(client: FlaskClient, world) -> None:  # type: ignore[no-untyped-def]
-    created = upload(client, world["operator"].headers, poster(800, 200)).json
+def test_thumbnail_revalidates_with_etag_and_is_scoped(client: FlaskClient, world: World) -> None:
+    created = body(upload(client, world["operator"].headers, poster(800, 200)))
     plain = f"/api/v1/assets/{created['id']}/thumbnail"
 
     first = get(client, plain, world["viewer"].headers)
@@ -172,9 +175,9 @@ def test_thumbnail_revalidates_with_etag_and_is_scoped(client: FlaskClient, worl
 
 
 def test_preview_renders_the_screen_variant_once(
-    client: FlaskClient, world, session: Session
-) -> None:  # type: ignore[no-untyped-def]
-    created = upload(client, world["operator"].headers, poster(400, 300)).json
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    created = body(upload(client, world["operator"].headers, poster(400, 300)))
     url = f"/api/v1/assets/{created['id']}/preview"
     before = counts(session)
 
@@ -189,4 +192,4 @@ def test_preview_renders_the_screen_variant_once(
     assert nearest.headers["Signage-Profile"] == "1280x720"
     assert counts(session) == (before[0], before[1] + 2)
     bad = get(client, url + "?profile=wide", world["viewer"].headers)
-    assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "profile"
+    assert bad.status_code == 422 and body(bad)["errors"][0]["field"] == "profile"
