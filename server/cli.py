@@ -211,9 +211,12 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
 from server.campaigns.cli import campaign  # noqa: E402
 from server.campaigns.cli_preview import preview  # noqa: E402
 from server.fleet.cli import screens  # noqa: E402
+from server.media_cli import asset, media  # noqa: E402
 
 cli.add_command(campaign)
 cli.add_command(preview)
+cli.add_command(asset)
+cli.add_command(media)
 cli.add_command(screens)
 
 
