@@ -8,7 +8,7 @@ having always been in force; anything already superseded or archived is left out
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from server.campaigns.published import (
     live_snapshots,
     load_published,
     parse_rule_id,
+    rules_as_of,
     screen_facts,
 )
 from server.errors import FieldError, NotFound, ValidationFailed
@@ -104,18 +105,7 @@ class _Context:
     def __init__(self, session: Session, now: datetime) -> None:
         self.session = session
         content = load_published(session, now)
-        rules = [r for r in content.rules if r.live_until is None or r.live_until > now]
-        earliest: dict[str, datetime] = {}
-        for rule in rules:
-            key = _campaign_of(rule)
-            if rule.live_from is not None and (
-                key not in earliest or rule.live_from < earliest[key]
-            ):
-                earliest[key] = rule.live_from
-        self.rules = tuple(
-            replace(r, live_from=None) if r.live_from == earliest.get(_campaign_of(r)) else r
-            for r in rules
-        )
+        self.rules = rules_as_of(content.rules, now)
         self.content: PublishedContent = content
         self.schedule = Schedule(self.rules)
         self.by_id = {r.id: r for r in self.rules}
@@ -187,10 +177,6 @@ class _Context:
             conflict=seg.conflict,
             items=self.items(playlist),
         )
-
-
-def _campaign_of(rule: Rule) -> str:
-    return rule.id.split(".", 1)[0]
 
 
 def _screen_info(screen: Screen) -> ScreenInfo:

@@ -7,92 +7,18 @@ folder, no database and no media, and roll back whatever session they opened.
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import make_url
 from sqlalchemy.orm import Session
 
+from server.campaigns.cli_support import ORG, now, read_settings, reading, writing
 from server.cli import friendly
-from server.config import Settings, load_settings
 
 EXIT_PROBLEMS = 2
-
-
-def read_settings(ctx: click.Context) -> Settings:
-    """Settings without side effects: the command line never needs the cookie secret, so
-    none is generated into (and no folder is created for) the instance."""
-    obj = ctx.find_root().ensure_object(dict)
-    if obj.get("campaign_settings") is None:
-        overrides = dict(obj.get("overrides") or {})
-        if not os.environ.get("SIGNAGE_SECRET_KEY"):
-            overrides.setdefault("secret_key", "not-used-by-the-command-line")
-        obj["campaign_settings"] = load_settings(overrides)
-    settings: Settings = obj["campaign_settings"]
-    return settings
-
-
-def _database_exists(settings: Settings) -> bool:
-    if not settings.is_sqlite:
-        return True
-    database = make_url(settings.database_url).database
-    if not database:
-        return False
-    return database == ":memory:" or Path(database).is_file()
-
-
-@contextmanager
-def reading(ctx: click.Context, *, required: bool = True) -> Iterator[Session | None]:
-    """A session that is always rolled back; None when there is no database yet."""
-    from server.db import make_engine
-
-    settings = read_settings(ctx)
-    if not _database_exists(settings):
-        if required:
-            raise click.ClickException(
-                f"no database in {settings.instance_path}: run `signage db upgrade` first"
-            )
-        yield None
-        return
-    engine = make_engine(settings)
-    try:
-        with Session(engine) as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
-    finally:
-        engine.dispose()
-
-
-@contextmanager
-def writing(ctx: click.Context) -> Iterator[Session]:
-    """A session committed on success, rolled back on any error."""
-    from server.db import Database, make_engine
-
-    settings = read_settings(ctx)
-    if not _database_exists(settings):
-        raise click.ClickException(
-            f"no database in {settings.instance_path}: run `signage db upgrade` first"
-        )
-    database = Database(make_engine(settings))
-    try:
-        with database.session() as session:
-            yield session
-    finally:
-        database.engine.dispose()
-
-
-def _now() -> datetime:
-    from server.clock import SystemClock
-
-    return SystemClock().now()
 
 
 def _print_problems(lines: list[str]) -> None:
@@ -112,7 +38,6 @@ def _checked(session: Session | None, file: str, org: str | None, start_on: date
 
 
 FILE = click.argument("file", type=click.Path(dir_okay=False))
-ORG = click.option("--org", "org", help="Organisation the campaign belongs to.")
 START_ON = click.option(
     "--start-on",
     type=click.DateTime(["%Y-%m-%d"]),
@@ -167,7 +92,7 @@ def plan_cmd(
     with reading(ctx) as session:
         assert session is not None
         checked = _checked(session, file, org, _day(start_on))
-        plan = make_plan(session, checked.bound, _now())
+        plan = make_plan(session, checked.bound, now())
     if as_json:
         click.echo(json.dumps(_plan_json(plan), ensure_ascii=False, indent=2))
     else:
@@ -223,7 +148,7 @@ def apply_cmd(
             make_store(settings),
             settings,
             checked.bound,
-            _now(),
+            now(),
             as_email=as_email,
             publish=publish,
         )

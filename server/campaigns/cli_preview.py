@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from server.campaigns.cli import ORG, _now, reading
+from server.campaigns.cli_support import ORG, now, reading
 from server.campaigns.schema import format_duration
 from server.cli import friendly
 from server.errors import FieldError, ValidationFailed
@@ -114,12 +114,12 @@ def preview(
         assert session is not None
         screen = find_screen(session, screen_name, org)
         if at is not None:
-            result = screen_at(session, screen, _instant(at, "--at"), _now())
+            result = screen_at(session, screen, _instant(at, "--at"), now())
             payload, lines = to_json(result), render_at(result)
         else:
             assert start is not None and end is not None
             timeline = screen_timeline(
-                session, screen, _instant(start, "--from"), _instant(end, "--to"), _now()
+                session, screen, _instant(start, "--from"), _instant(end, "--to"), now()
             )
             payload, lines = to_json(timeline), render_timeline(timeline)
     if as_json:

@@ -211,7 +211,9 @@ def _campaign(r: _Reader, root: Node, base_dir: Path) -> CampaignSpec | None:
         if not nodes and isinstance(top["schedule"], SequenceNode):
             r.bad(top["schedule"], "schedule", "is empty: the campaign would play nothing")
         for i, node in enumerate(nodes):
-            entry = _entry(r, node, f"schedule[{i}]", tz)
+            # A bad or missing zone is reported once, on its own line; instants are still
+            # checked (read as UTC) rather than each reported as unreadable.
+            entry = _entry(r, node, f"schedule[{i}]", tz or ZoneInfo("UTC"))
             if entry is not None:
                 entries.append(entry)
     if r.visited > MAX_NODES:

@@ -23,6 +23,7 @@ from server.campaigns.published import (
     live_snapshots,
     load_published,
     parse_rule_id,
+    rules_as_of,
     rules_from_snapshot,
     screens_facts,
 )
@@ -190,17 +191,19 @@ def conflicts(
     session: Session, org: Organisation, state: CampaignState, campaign_id: int, now: datetime
 ) -> list[ConflictNote]:
     """Ties between the campaign's rules (as if published now) and what is published."""
-    draft = LiveSnapshot(0, campaign_id, now, now, None, state_snapshot(state, campaign_id))
+    draft = LiveSnapshot(0, campaign_id, now, None, None, state_snapshot(state, campaign_id))
     mine, _ = rules_from_snapshot(draft)
     label: dict[str, str] = {}
+    short: dict[str, str] = {}
     for i, entry in enumerate(draft.snapshot["entries"]):
         desc = describe_entry(
             entry_from_snapshot(entry, draft.snapshot["playlists"]), state.timezone, None
         )
+        short[f"c{campaign_id}.p0.e{i}"] = f"this campaign schedule[{i}]"
         label[f"c{campaign_id}.p0.e{i}"] = f"this campaign schedule[{i}] ({desc})"
     content = load_published(session, now)
     others: list[Rule] = []
-    for rule in content.rules:
+    for rule in rules_as_of(content.rules, now):
         parsed = parse_rule_id(rule.id)
         if parsed is None or parsed[0] != campaign_id:
             others.append(rule)
@@ -210,9 +213,9 @@ def conflicts(
             desc = describe_entry(
                 entry_from_snapshot(entry, snap["playlists"]), snap["campaign"]["timezone"], None
             )
-            label[f"c{live.campaign_id}.p{live.publication_id}.e{i}"] = (
-                f"campaign {snap['campaign']['name']!r} schedule[{i}] ({desc})"
-            )
+            key = f"c{live.campaign_id}.p{live.publication_id}.e{i}"
+            short[key] = f"campaign {snap['campaign']['name']!r} schedule[{i}]"
+            label[key] = f"{short[key]} ({desc})"
     screens = list(
         session.scalars(
             select(Screen)
@@ -231,8 +234,8 @@ def conflicts(
     found = find_conflicts(Schedule([*mine, *others]), facts, start, end)
     grouped: dict[tuple[datetime, datetime, tuple[str, ...]], tuple[list[str], str]] = {}
     for c in found:
-        key = (c.start, c.end, c.rules)
-        grouped.setdefault(key, ([], c.detail))[0].append(names.get(c.screen, f"#{c.screen}"))
+        stretch = (c.start, c.end, c.rules)
+        grouped.setdefault(stretch, ([], c.detail))[0].append(names.get(c.screen, f"#{c.screen}"))
     local = ZoneInfo(state.timezone)
     return [
         ConflictNote(
@@ -240,10 +243,18 @@ def conflicts(
             end=e.astimezone(local),
             screens=tuple(screen_names),
             rules=tuple(label.get(r, r) for r in rules),
-            detail=detail,
+            detail=_named(detail, rules, short),
         )
         for (s, e, rules), (screen_names, detail) in sorted(grouped.items())
     ]
+
+
+def _named(detail: str, rules: tuple[str, ...], short: dict[str, str]) -> str:
+    """The engine's detail with rule ids replaced by what the operator calls them."""
+    for rule in rules:
+        if rule in short:
+            detail = detail.replace(repr(rule), short[rule])
+    return detail
 
 
 def make_plan(session: Session, bound: Bound, now: datetime) -> Plan:

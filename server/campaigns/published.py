@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -93,7 +93,7 @@ class LiveSnapshot:
     publication_id: int
     campaign_id: int
     published_at: datetime
-    live_from: datetime
+    live_from: datetime | None
     live_until: datetime | None
     snapshot: dict[str, Any]
 
@@ -264,6 +264,25 @@ def _rule(
     )
 
 
+def rules_as_of(rules: Sequence[Rule], now: datetime) -> tuple[Rule, ...]:
+    """The rules as published at `now`, read as timeless: for previews and conflict checks.
+
+    Versions no longer in force at `now` are dropped, and each campaign's earliest version
+    still in force (or announced) counts as in force since ever, so that a schedule can be
+    explained at any instant, past ones included, with today's content.
+    """
+    kept = [r for r in rules if r.live_until is None or r.live_until > now]
+    earliest: dict[str, datetime] = {}
+    for rule in kept:
+        key = rule.id.split(".", 1)[0]
+        if rule.live_from is not None and (key not in earliest or rule.live_from < earliest[key]):
+            earliest[key] = rule.live_from
+    return tuple(
+        replace(r, live_from=None) if r.live_from == earliest.get(r.id.split(".", 1)[0]) else r
+        for r in kept
+    )
+
+
 def screen_facts(session: Session, screen: Screen, content: PublishedContent) -> ScreenFacts:
     """The engine's view of `screen`: its organisation path, groups (with ancestors), tags,
     zone, and the default playlist of its nearest organisation that has one."""
@@ -307,11 +326,12 @@ def screens_facts(
             )
         ):
             member[screen_id].add(group_id)
-    parent = dict(
-        session.execute(
+    parent: dict[int, int | None] = {
+        group_id: parent_id
+        for group_id, parent_id in session.execute(
             select(Group.id, Group.parent_id).where(Group.parent_id.is_not(None))
-        ).tuples()
-    )
+        )
+    }
     out = []
     for screen in screens:
         groups: set[int] = set()
