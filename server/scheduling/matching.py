@@ -72,16 +72,18 @@ class TargetIndex:
         self._screens = frozenset(screens)
 
     def key(self, screen: ScreenFacts) -> Hashable:
-        """Equal for two screens exactly when every rule treats them alike.
+        """Equal for two screens only if every rule treats them alike.
 
         Only the facts some rule can see count: the zone, the default playlist, the
         organisations, groups and tags that rules name, and the id if a rule names it.
+        Built of strings, ints and sorted tuples, so its `repr` is the same in every
+        process (fit for an ETag).
         """
         return (
             screen.timezone,
             screen.default_playlist,
-            self._orgs.intersection(screen.org_path),
-            self._groups & screen.groups,
-            self._tags & screen.tags,
+            tuple(sorted(self._orgs.intersection(screen.org_path))),
+            tuple(sorted(self._groups & screen.groups)),
+            tuple(sorted(self._tags & screen.tags)),
             screen.id if screen.id in self._screens else None,
         )

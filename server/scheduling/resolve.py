@@ -52,7 +52,7 @@ class Schedule:
         self._ranked: dict[Hashable, Ranked] = {}
 
     def screen_key(self, screen: ScreenFacts) -> Hashable:
-        """Equal for two screens exactly when they get the same timeline from these rules."""
+        """A key that two screens share only if these rules give them the same timeline."""
         return self._index.key(screen)
 
     def ranked(self, screen: ScreenFacts) -> Ranked:

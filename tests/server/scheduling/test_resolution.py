@@ -239,6 +239,13 @@ def test_screen_key_ignores_what_no_rule_looks_at() -> None:
     named = [*rules, rule("one", targets=Targets(screens=frozenset({40})))]
     assert screen_key(other, named) != screen_key(SCHOOL_SCREEN, named)
     assert screen_key(replace(other, timezone="UTC"), rules) != screen_key(other, rules)
+    # the same repr in every process: no sets inside
+    many = Schedule([rule("g", targets=Targets(groups=frozenset(range(50))))])
+    shuffled = replace(SCHOOL_SCREEN, groups=frozenset(reversed(range(50))))
+    assert repr(many.screen_key(shuffled)) == repr(
+        many.screen_key(replace(SCHOOL_SCREEN, groups=frozenset(range(50))))
+    )
+    assert "frozenset" not in repr(many.screen_key(shuffled))
 
 
 # --- bad input ------------------------------------------------------------------------------------
