@@ -8,6 +8,7 @@ from datetime import datetime
 from server.scheduling.resolve import Ranked, Schedule
 from server.scheduling.rules import Conflict, Layer, Rule, ScreenFacts, Specificity
 from server.scheduling.sweep import Piece
+from server.scheduling.validate import require_screen
 
 # (start, end, tied rule ids with the winner first, detail)
 _Stretch = tuple[datetime, datetime, tuple[str, ...], str]
@@ -28,6 +29,7 @@ def find_conflicts(
     by_key: dict[Hashable, list[_Stretch]] = {}
     found: list[Conflict] = []
     for screen in screens:
+        require_screen(screen)
         key = schedule.screen_key(screen)
         stretches = by_key.get(key)
         if stretches is None:

@@ -290,5 +290,12 @@ def test_bad_input_raises_invalid_schedule_naming_the_field(
     assert isinstance(caught.value, ValueError)
 
 
+def test_find_conflicts_refuses_a_screen_it_cannot_place() -> None:
+    with pytest.raises(InvalidSchedule) as caught:
+        find_conflicts([rule("a")], [replace(SCHOOL_SCREEN, timezone="")], SHANGHAI_MIDNIGHT,
+                       NEXT_MIDNIGHT)
+    assert caught.value.field == "screen.timezone"
+
+
 def test_an_empty_interval_has_no_segments() -> None:
     assert timeline([rule("a")], SCHOOL_SCREEN, SHANGHAI_MIDNIGHT, SHANGHAI_MIDNIGHT) == []
