@@ -159,9 +159,12 @@ def test_start_on_moves_every_date_alike(instance: Instance, tmp_path: Path) -> 
 
 
 def test_plan_lists_changes_and_reports_a_conflict(instance: Instance, tmp_path: Path) -> None:
-    assert instance.run(
-        "campaign", "apply", str(DEMO_FILE), "--org", "Province", "--publish"
-    ).exit_code == 0
+    assert (
+        instance.run(
+            "campaign", "apply", str(DEMO_FILE), "--org", "Province", "--publish"
+        ).exit_code
+        == 0
+    )
     rival = write(
         tmp_path,
         "rival.yaml",

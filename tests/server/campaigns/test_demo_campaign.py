@@ -87,12 +87,14 @@ def test_theme_days_come_in_order_through_the_week(instance: Instance) -> None:
 def test_group_content_reaches_only_its_group(instance: Instance) -> None:
     publish_demo(instance)
     gate = json.loads(
-        instance.run("preview", "--screen", "Gate", "--at", "2022-09-07T08:00+08:00", "--json")
-        .stdout
+        instance.run(
+            "preview", "--screen", "Gate", "--at", "2022-09-07T08:00+08:00", "--json"
+        ).stdout
     )["segment"]
     lobby = json.loads(
-        instance.run("preview", "--screen", "Lobby", "--at", "2022-09-07T08:00+08:00", "--json")
-        .stdout
+        instance.run(
+            "preview", "--screen", "Lobby", "--at", "2022-09-07T08:00+08:00", "--json"
+        ).stdout
     )["segment"]
     bank = json.loads(
         instance.run(
