@@ -36,7 +36,10 @@ def _enrol(client: FlaskClient, token: str, hardware_id: str, name: str | None =
 
 
 def test_enrolment_places_screens_until_used_up(
-    client: FlaskClient, session: Session, world, clock: SettableClock  # type: ignore[no-untyped-def]
+    client: FlaskClient,
+    session: Session,
+    world,
+    clock: SettableClock,  # type: ignore[no-untyped-def]
 ) -> None:
     campus = group(session, world.city, "campus", clock.now())
     r = _issue(client, world, clock, group_ids=[campus.id])
@@ -50,7 +53,12 @@ def test_enrolment_places_screens_until_used_up(
 
     first = _enrol(client, secret, "hw-a", name="Hall")
     assert first.status_code == 201 and first.json["state"] == "paired"
-    assert client.get("/api/v1/player/manifest", headers=device(first.json["device_token"])).status_code == 200
+    assert (
+        client.get(
+            "/api/v1/player/manifest", headers=device(first.json["device_token"])
+        ).status_code
+        == 200
+    )
     second = _enrol(client, secret, "hw-b", name="Hall")
     assert second.status_code == 201
     screens = {s.hardware_id: s for s in session.query(Screen).all()}
@@ -64,17 +72,25 @@ def test_enrolment_places_screens_until_used_up(
 
 
 def test_reinstalled_player_re_enrols_into_its_screen(
-    client: FlaskClient, session: Session, world, clock: SettableClock  # type: ignore[no-untyped-def]
+    client: FlaskClient,
+    session: Session,
+    world,
+    clock: SettableClock,  # type: ignore[no-untyped-def]
 ) -> None:
     secret = _issue(client, world, clock).json["token"]
     a = _enrol(client, secret, "hw-a").json
     b = _enrol(client, secret, "hw-a").json
     assert a["screen_id"] == b["screen_id"] and a["device_token"] != b["device_token"]
-    assert client.get("/api/v1/player/manifest", headers=device(a["device_token"])).status_code == 401
+    assert (
+        client.get("/api/v1/player/manifest", headers=device(a["device_token"])).status_code == 401
+    )
 
 
 def test_bad_enrolment_tokens_are_refused_naming_the_field(
-    client: FlaskClient, session: Session, world, clock: SettableClock  # type: ignore[no-untyped-def]
+    client: FlaskClient,
+    session: Session,
+    world,
+    clock: SettableClock,  # type: ignore[no-untyped-def]
 ) -> None:
     assert _enrol(client, "sge_unknown", "x").json["errors"][0]["reason"] == "unknown token"
     created = _issue(client, world, clock).json
@@ -94,7 +110,10 @@ def test_bad_enrolment_tokens_are_refused_naming_the_field(
 
 
 def test_issuing_needs_an_admin_and_valid_input(
-    client: FlaskClient, session: Session, world, clock: SettableClock  # type: ignore[no-untyped-def]
+    client: FlaskClient,
+    session: Session,
+    world,
+    clock: SettableClock,  # type: ignore[no-untyped-def]
 ) -> None:
     url = f"/api/v1/organisations/{world.school.id}/enrolment-tokens"
     body = {"expires_at": (clock.now() + timedelta(days=1)).isoformat(), "max_uses": 5}

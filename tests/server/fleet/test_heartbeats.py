@@ -131,7 +131,11 @@ def test_two_thousand_screens_polling_cost_a_few_writes(
             polled = []
             for i in range(n):
                 offset = (i * poll_s * 1000 // n) % (poll_s * 1000)  # spread over the interval
-                at = start + timedelta(milliseconds=offset) + timedelta(seconds=poll_s * (step // (poll_s // flush_s)))
+                at = (
+                    start
+                    + timedelta(milliseconds=offset)
+                    + timedelta(seconds=poll_s * (step // (poll_s // flush_s)))
+                )
                 if not window_start <= at < window_start + timedelta(seconds=flush_s):
                     continue
                 clock.set(at)

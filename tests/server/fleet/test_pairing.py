@@ -52,7 +52,10 @@ def test_hello_refuses_bad_input_naming_the_field(client: FlaskClient) -> None:
 
 
 def test_claim_then_collect_the_token_once(
-    client: FlaskClient, session: Session, world, clock: SettableClock  # type: ignore[no-untyped-def]
+    client: FlaskClient,
+    session: Session,
+    world,
+    clock: SettableClock,  # type: ignore[no-untyped-def]
 ) -> None:
     campus = group(session, world.city, "campus", clock.now())
     code = _hello(client, name="Lobby left").json["pairing_code"]
@@ -100,13 +103,13 @@ def test_claim_is_checked(client: FlaskClient, world, clock: SettableClock) -> N
 
 
 def test_revoked_player_gets_401_then_pairs_back_into_its_screen(
-    client: FlaskClient, session: Session, world  # type: ignore[no-untyped-def]
+    client: FlaskClient,
+    session: Session,
+    world,  # type: ignore[no-untyped-def]
 ) -> None:
     token, screen_id = pair(client, world["operator"].headers, world.school.id, hardware_id="hw-9")
     assert client.get(MANIFEST, headers=device(token)).status_code == 200
-    r = client.delete(
-        f"/api/v1/screens/{screen_id}/device-token", headers=world["viewer"].headers
-    )
+    r = client.delete(f"/api/v1/screens/{screen_id}/device-token", headers=world["viewer"].headers)
     assert r.status_code == 403
     r = client.delete(
         f"/api/v1/screens/{screen_id}/device-token", headers=world["operator"].headers
@@ -122,7 +125,9 @@ def test_revoked_player_gets_401_then_pairs_back_into_its_screen(
 
 
 def test_a_device_claimed_by_another_tree_leaves_its_old_screen(
-    client: FlaskClient, session: Session, world  # type: ignore[no-untyped-def]
+    client: FlaskClient,
+    session: Session,
+    world,  # type: ignore[no-untyped-def]
 ) -> None:
     _, old_id = pair(client, world["operator"].headers, world.school.id, hardware_id="moved")
     token, new_id = pair(client, world["outsider"].headers, world.other.id, hardware_id="moved")

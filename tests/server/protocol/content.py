@@ -132,7 +132,12 @@ def pair(
     name: str | None = None,
 ) -> tuple[str, int]:
     """Pair a player over the protocol: hello ▸ claim ▸ hello; its token and screen id."""
-    hello = {"hardware_id": hardware_id, "player_version": "0.1.0", "width": width, "height": height}
+    hello = {
+        "hardware_id": hardware_id,
+        "player_version": "0.1.0",
+        "width": width,
+        "height": height,
+    }
     r = client.post("/api/v1/player/hello", json=hello)
     assert r.status_code == 200 and r.json["state"] == "pairing", r.json
     claim = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -63,7 +63,9 @@ def test_manifest_shape_and_304(
     playing = [s for s in segments if s["playlist"]]
     # The publish takes effect a poll interval plus the margin after 09:00Z (17:00 local),
     # so today's window starts then; tomorrow's runs 08:00–18:00 local (00:00–10:00Z).
-    effective = clock.now() + timedelta(seconds=settings.poll_interval_s + settings.publish_margin_s)
+    effective = clock.now() + timedelta(
+        seconds=settings.poll_interval_s + settings.publish_margin_s
+    )
     assert [(s["start"], s["end"]) for s in playing] == [
         (effective.isoformat().replace("+00:00", ".000Z"), "2026-01-05T10:00:00.000Z"),
         ("2026-01-06T00:00:00.000Z", "2026-01-06T10:00:00.000Z"),
@@ -101,3 +103,119 @@ def test_manifest_shape_and_304(
     assert "Signage-Server-Time" in r2.headers
     assert writes == []
     assert (runtime.manifests.compiles, runtime.manifests.loads) == (compiles, loads)
+
+
+def test_publish_changes_the_etag_and_lands_at_the_announced_instant(
+    client: FlaskClient,
+    session: Session,
+    store: MediaStore,
+    settings: Settings,
+    world,  # type: ignore[no-untyped-def]
+    clock: SettableClock,
+) -> None:
+    token, _ = pair(client, world["operator"].headers, world.school.id)
+    r = client.get(MANIFEST, headers=device(token))
+    assert all(s["playlist"] is None for s in r.json["segments"])  # nothing published yet
+    etag = r.headers["ETag"]
+    clock.advance(timedelta(seconds=7))
+    publication = publish(session, _week(session, store, world, clock), clock.now(), settings)
+    r2 = client.get(MANIFEST, headers=device(token, **{"If-None-Match": etag}))
+    assert r2.status_code == 200 and r2.headers["ETag"] != etag
+    announced = publication.effective_at
+    assert announced - clock.now() >= timedelta(seconds=settings.poll_interval_s)
+    # Before the instant the screen plays what it played; from it on, the new content.
+    starts = [s["start"] for s in r2.json["segments"] if s["playlist"] == "week"]
+    assert starts[0] == announced.isoformat().replace("+00:00", ".000Z")
+    before = [s for s in r2.json["segments"] if _instant(s["end"]) <= announced]
+    assert before and all(s["playlist"] is None for s in before)
+
+
+def test_same_rules_screen_and_day_give_the_same_bytes(
+    app: Flask,
+    client: FlaskClient,
+    session: Session,
+    store: MediaStore,
+    settings: Settings,
+    runtime: PlayerRuntime,
+    world,  # type: ignore[no-untyped-def]
+    clock: SettableClock,
+) -> None:
+    publish(session, _week(session, store, world, clock), clock.now(), settings)
+    token, _ = pair(client, world["operator"].headers, world.school.id, hardware_id="a")
+    other, _ = pair(client, world["operator"].headers, world.school.id, hardware_id="b")
+    first = client.get(MANIFEST, headers=device(token))
+    assert runtime.manifests.compiles == 1
+    # A screen of the same target set shares the compiled part.
+    assert client.get(MANIFEST, headers=device(other)).status_code == 200
+    assert runtime.manifests.compiles == 1
+    # Later the same day, with the cache lost: the very same bytes.
+    runtime.manifests.clear()
+    clock.advance(timedelta(hours=6))  # 23:00 in Shanghai
+    again = client.get(MANIFEST, headers=device(token))
+    assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
+    # The next local day is another document.
+    clock.advance(timedelta(hours=1, seconds=1))
+    tomorrow = client.get(
+        MANIFEST, headers=device(token, **{"If-None-Match": first.headers["ETag"]})
+    )
+    assert tomorrow.status_code == 200
+    assert tomorrow.json["valid_from"] == "2026-01-05T16:00:00.000Z"
+
+
+def test_portrait_screens_get_portrait_variants(
+    client: FlaskClient,
+    session: Session,
+    store: MediaStore,
+    settings: Settings,
+    world,  # type: ignore[no-untyped-def]
+    clock: SettableClock,
+) -> None:
+    publish(session, _week(session, store, world, clock), clock.now(), settings)
+    token, _ = pair(client, world["operator"].headers, world.school.id, width=1080, height=1920)
+    body = client.get(MANIFEST, headers=device(token)).json
+    sizes = {(a["width"], a["height"]) for a in body["assets"].values()}
+    assert sizes == {(1080, 1920)}
+
+
+def test_commands_change_the_manifest_until_acknowledged(
+    client: FlaskClient,
+    world,
+    clock: SettableClock,  # type: ignore[no-untyped-def]
+) -> None:
+    token, screen_id = pair(client, world["operator"].headers, world.school.id)
+    etag = client.get(MANIFEST, headers=device(token)).headers["ETag"]
+    url = f"/api/v1/screens/{screen_id}/commands"
+    assert (
+        client.post(url, json={"kind": "reboot"}, headers=world["operator"].headers).status_code
+        == 422
+    )
+    assert (
+        client.post(url, json={"kind": "refresh"}, headers=world["viewer"].headers).status_code
+        == 403
+    )
+    assert (
+        client.post(url, json={"kind": "refresh"}, headers=world["outsider"].headers).status_code
+        == 404
+    )
+    r = client.post(url, json={"kind": "screenshot"}, headers=world["operator"].headers)
+    assert r.status_code == 201 and r.json["kind"] == "screenshot" and r.json["acked_at"] is None
+    command_id = r.json["id"]
+    r = client.get(MANIFEST, headers=device(token, **{"If-None-Match": etag}))
+    assert r.status_code == 200
+    assert r.json["commands"] == [
+        {"id": command_id, "kind": "screenshot", "issued_at": "2026-01-05T09:00:00.000Z"}
+    ]
+    etag = r.headers["ETag"]
+    ack = f"/api/v1/player/commands/{command_id}/ack"
+    assert (
+        client.post(ack, json={"ok": True, "detail": "uploaded"}, headers=device(token)).status_code
+        == 204
+    )
+    assert client.post(ack, json={"ok": True}, headers=device(token)).status_code == 204  # again
+    r = client.get(MANIFEST, headers=device(token, **{"If-None-Match": etag}))
+    assert r.status_code == 200 and r.json["commands"] == []
+    listed = client.get(url, headers=world["viewer"].headers).json
+    assert listed[0]["ok"] is True and listed[0]["detail"] == "uploaded"
+    # Another screen cannot acknowledge it.
+    other, _ = pair(client, world["operator"].headers, world.school.id, hardware_id="other")
+    assert client.post(ack, json={"ok": False}, headers=device(other)).status_code == 404
