@@ -262,8 +262,11 @@ def _check_entry(session: Session, campaign: Campaign, entry: ScheduleEntry) -> 
     errors: list[FieldError] = []
     first = entry.first_date or campaign.start_date
     last = entry.last_date or campaign.end_date
-    if first < campaign.start_date or last > campaign.end_date:
-        errors.append(FieldError("first_date", "outside the campaign's dates"))
+    span = f"the campaign's dates ({campaign.start_date} to {campaign.end_date})"
+    if not campaign.start_date <= first <= campaign.end_date:
+        errors.append(FieldError("first_date", f"outside {span}"))
+    if not campaign.start_date <= last <= campaign.end_date:
+        errors.append(FieldError("last_date", f"outside {span}"))
     if (entry.interval_start is None) != (entry.interval_end is None):
         errors.append(FieldError("interval_end", "give both interval_start and interval_end"))
     rule = Rule(
