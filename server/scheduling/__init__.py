@@ -6,7 +6,7 @@ clock. See docs/scheduling.md for the resolution order, DST rules and anchors.
 
 from server.scheduling.conflicts import find_conflicts
 from server.scheduling.errors import InvalidSchedule
-from server.scheduling.localtime import day_start
+from server.scheduling.localtime import check_zone, day_containing, day_start, zone
 from server.scheduling.matching import specificity
 from server.scheduling.occurrences import Occurrence, occurrences
 from server.scheduling.resolve import Ranked, Schedule, resolve, screen_key, timeline
@@ -41,6 +41,8 @@ __all__ = [
     "Specificity",
     "Targets",
     "check_rule",
+    "check_zone",
+    "day_containing",
     "day_start",
     "find_conflicts",
     "item_at",
@@ -49,4 +51,5 @@ __all__ = [
     "screen_key",
     "specificity",
     "timeline",
+    "zone",
 ]
