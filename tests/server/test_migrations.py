@@ -12,7 +12,9 @@ from server.models import Base
 
 
 def test_migrations_match_models(database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    settings = load_settings({"instance_path": tmp_path, "database_url": database_url, "secret_key": "x"}, environ={})
+    settings = load_settings(
+        {"instance_path": tmp_path, "database_url": database_url, "secret_key": "x"}, environ={}
+    )
     engine = make_engine(settings)
     try:
         with engine.connect() as conn:
