@@ -15,8 +15,7 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
-from server.campaigns.cli_support import ORG, now, read_settings, reading, writing
-from server.cli import friendly
+from server.campaigns.cli_support import ORG, friendly, now, read_settings, reading, writing
 
 EXIT_PROBLEMS = 2
 

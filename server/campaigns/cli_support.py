@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import wraps
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy import make_url
 from sqlalchemy.orm import Session
 
 from server.config import Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly(fn: F) -> F:
+    """`server.cli.friendly`, looked up when the command runs.
+
+    `server.cli` imports these commands to register them; importing it back at module level
+    would make an import cycle.
+    """
+
+    @wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        from server.cli import friendly as project_friendly
+
+        return project_friendly(fn)(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
 
 
 def read_settings(ctx: click.Context) -> Settings:
