@@ -41,7 +41,7 @@ class Reader:
 
     def mapping(self, node: Node, field: str, allowed: set[str]) -> dict[str, Node] | None:
         if not isinstance(node, MappingNode):
-            self.bad(node, field, "must be a mapping (key: value lines)")
+            self.bad(node, field or "file", "must be a mapping (key: value lines)")
             return None
         out: dict[str, Node] = {}
         for key_node, value_node in node.value:
