@@ -230,7 +230,11 @@ class ServerClient:
         )
         if response.status_code == 304:
             return ManifestReply(etag=response.headers.get("ETag") or etag, body=None)
-        return ManifestReply(etag=response.headers.get("ETag"), body=self._json(response))
+        body = self._json(response)
+        etag = response.headers.get("ETag")
+        if etag is None and isinstance(body.get("version"), str):
+            etag = f'"{body["version"]}"'  # the protocol: version is the ETag without quotes
+        return ManifestReply(etag=etag, body=body)
 
     def upload_plays(self, token: str, events: list[dict[str, Any]]) -> PlaysReply:
         response = self._send(

@@ -97,7 +97,7 @@ class Library:
             )
             if not ready:
                 return False
-            if missing:
+            if missing and self._active is not None:
                 log.warning("activating manifest %s without %d assets", pending.etag, len(missing))
             self._store.save(pending.body, pending.etag)
             self._active, self._pending = pending, None

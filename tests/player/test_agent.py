@@ -351,8 +351,8 @@ def test_an_unreachable_server_is_retried_with_growing_backoff(
     rig = make_rig()
     drive([rig], 3600, only=("network",))
     hellos = server.calls.count("hello")
-    assert 10 <= hellos <= 40  # about 1 an hour-long cap of 5 min after the first minutes
-    assert rig.shown() is None or rig.shown() == "card:pairing"
+    # Doubling from 1 s to the 5-minute cap, full jitter: a few dozen tries in an hour.
+    assert 10 <= hellos <= 40
 
 
 def test_the_status_header_fits_even_with_many_errors(
