@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -122,6 +122,21 @@ def _segment(
     }
 
 
+def _merged(segments: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Join neighbours that play the same thing from the same anchor (the engine splits
+    where a beaten rule starts or ends underneath, which a player need not know)."""
+    out: list[dict[str, Any]] = []
+    for segment in segments:
+        last = out[-1] if out else None
+        if last is not None and all(
+            last[k] == segment[k] for k in ("anchor", "playlist", "campaign", "items")
+        ):
+            last["end"] = segment["end"]
+        else:
+            out.append(segment)
+    return out
+
+
 def compile_part(
     session: Session,
     store: MediaStore,
@@ -144,10 +159,10 @@ def compile_part(
             for item in content.playlists[s.playlist].items
         }
     )
-    out_segments = [
+    out_segments = _merged(
         _segment(s, content.playlists.get(s.playlist) if s.playlist else None, deliveries)
         for s in segments
-    ]
+    )
     assets = {
         sha: {
             "url": d.url,
