@@ -328,9 +328,10 @@ def update_entry(
     campaign = get_campaign(session, actor, campaign_id, Role.OPERATOR)
     entry = get_entry(campaign, entry_id)
     before = _entry_values(entry)
-    for key, value in _entry_fields(changes).items():
-        setattr(entry, key, value)
-    _check_entry(session, campaign, entry)
+    with session.no_autoflush:  # the edited entry is written only once it is known good
+        for key, value in _entry_fields(changes).items():
+            setattr(entry, key, value)
+        _check_entry(session, campaign, entry)
     after = _entry_values(entry)
     if after != before:
         _edited(campaign, now)

@@ -117,3 +117,23 @@ def test_entries_are_checked_and_edits_send_the_campaign_back_to_draft(
     assert client.delete(f"{entries}/{entry['id']}", headers=h).status_code == 204
     assert client.get(f"{API}/campaigns/{campaign_id}", headers=h).json["entries"] == []
     assert client.delete(f"{entries}/{entry['id']}", headers=h).status_code == 404
+
+
+def test_an_unknown_playlist_is_a_422_not_a_500(
+    client: FlaskClient, session: Session, world: Any
+) -> None:
+    now = world.city.created_at
+    mine = objects.playlist(
+        session, world.city, "mine", now, assets=[objects.asset(session, world.city, "a", now)]
+    )
+    h = world["operator"].headers
+    campaign_id = client.post(
+        f"{API}/campaigns", json={**BODY, "organisation_id": world.city.id}, headers=h
+    ).json["id"]
+    entries = f"{API}/campaigns/{campaign_id}/entries"
+    entry_id = client.post(entries, json={"playlist_id": mine.id}, headers=h).json["id"]
+    for bad in (2**31 - 1, mine.id + 1000):
+        r = client.patch(f"{entries}/{entry_id}", json={"playlist_id": bad}, headers=h)
+        assert r.status_code == 422 and r.json["errors"][0]["field"] == "playlist_id"
+        r = client.post(entries, json={"playlist_id": bad}, headers=h)
+        assert r.status_code == 422
