@@ -82,10 +82,10 @@ def describe_entry(entry: EntryState, timezone: str, names: Names | None) -> str
     elif entry.first_date is not None and entry.last_date is not None:
         span = format_date_range(entry.first_date, entry.last_date)
         words.append(("on " if entry.first_date == entry.last_date else "") + span)
-    else:
+    elif entry.weekdays is None:
         words.append("every day of the campaign")
     if entry.weekdays is not None:
-        words.append("on " + ", ".join(DAY_NAMES[d] for d in entry.weekdays))
+        words.append("every " + ", ".join(DAY_NAMES[d] for d in entry.weekdays))
     if entry.windows:
         windows = (
             format_window(time.fromisoformat(s), time.fromisoformat(e)) for s, e in entry.windows
