@@ -19,7 +19,7 @@ from pydantic.json_schema import models_json_schema
 
 from server.api.policy import Audience, Policy, declare, enforce
 from server.api.problems import validation_failed
-from server.errors import BadRequest
+from server.errors import BadRequest, FieldError, ValidationFailed
 
 JSON = "application/json"
 
@@ -38,9 +38,10 @@ class Operation:
     status: int = 200
     list_response: bool = False
     path_params: dict[str, str] = field(default_factory=dict)  # name -> "integer" | "string"
+    # status -> description: errors get the Problem body; a 2xx reuses the success body
     extra_responses: dict[int, str] = field(default_factory=dict)
     raw_body: str | None = None  # media type of a non-JSON body (uploads)
-    raw_response: str | None = None
+    raw_response: str | None = None  # non-JSON success body; with `response`, an alternative
 
 
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -129,6 +130,7 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
     data = request.get_json(silent=True)
     if data is None:
         raise BadRequest("the body is not valid JSON")
+    _storable(data, "")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -140,10 +142,33 @@ def _parse_query(model: type[BaseModel]) -> BaseModel:
     for key in request.args:
         values = request.args.getlist(key)
         raw[key] = values if len(values) > 1 else values[0]
+    _storable(raw, "")
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
         raise validation_failed(exc, "query") from None
+
+
+def _storable(value: Any, path: str) -> None:
+    """Refuse text no database can store: NUL characters (PostgreSQL) and lone surrogates."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _storable(key, path or "body")
+            _storable(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _storable(item, f"{path}[{i}]")
+    elif isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            reason = "not valid Unicode (a lone surrogate)"
+        else:
+            if "\x00" not in value:
+                return
+            reason = "contains a NUL character"
+        field = path or "body"
+        raise ValidationFailed(f"{field}: {reason}", [FieldError(field, reason)])
 
 
 def _respond(result: Any, status: int) -> Any:
@@ -255,8 +280,8 @@ def _operation(op: Operation) -> dict[str, Any]:
         if op.list_response:
             body = {"type": "array", "items": body}
         ok["content"] = {JSON: {"schema": body}}
-    elif op.raw_response is not None:
-        ok["content"] = {op.raw_response: {"schema": {}}}
+    if op.raw_response is not None:  # with a model too: an alternative representation
+        ok.setdefault("content", {})[op.raw_response] = {"schema": {}}
     responses: dict[str, Any] = {str(op.status if op.status != 200 or op.response else 200): ok}
     if op.response is None and op.raw_response is None and op.status == 200:
         responses = {"204": {"description": "Done"}}
@@ -268,7 +293,11 @@ def _operation(op: Operation) -> dict[str, Any]:
         out["security"] = [{"bearer": []}] + (
             [{"session": []}] if op.policy.audience is Audience.OPERATOR else []
         )
-    errors.update(op.extra_responses)
+    for code, text in sorted(op.extra_responses.items()):
+        if 200 <= code < 300:  # another success, with the same body (e.g. 200: already there)
+            responses.setdefault(str(code), {**ok, "description": text})
+        else:
+            errors[code] = text
     for code, text in sorted(errors.items()):
         responses.setdefault(str(code), {"description": text, "content": problem_content})
     out["responses"] = responses

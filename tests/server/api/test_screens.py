@@ -83,6 +83,8 @@ def test_bad_input_names_the_field(client: FlaskClient, world) -> None:  # type:
         ({**good, "tags": [f"t{i}" for i in range(51)]}, "tags"),
         ({**good, "group_ids": [999_999]}, "group_ids[0]"),
         ({**good, "organisation_id": 2**40}, "organisation_id"),
+        ({**good, "location": "hall\u0000"}, "location"),  # PostgreSQL cannot store NUL
+        ({**good, "tags": ["ok", "\ud800"]}, "tags[1]"),  # nor can UTF-8 a lone surrogate
     ]
     for body, field in cases:
         r = client.post(URL, json=body, headers=h)
@@ -146,7 +148,12 @@ def test_list_filters_sort_and_pages(client: FlaskClient, world, session: Sessio
     clock.advance(timedelta(seconds=61))  # the fresh screen is now 91 s old
     assert names("online=true") == []
 
-    for bad, field in [("sort=secret", "sort"), ("limit=0", "limit"), ("online=maybe", "online")]:
+    for bad, field in [
+        ("sort=secret", "sort"),
+        ("limit=0", "limit"),
+        ("online=maybe", "online"),
+        ("name=a%00b", "name"),
+    ]:
         r = client.get(f"{URL}?{bad}", headers=h)
         assert r.status_code == 422 and field in fields(r), bad
     r = client.get(f"{URL}?tag=no%20spaces", headers=h)
