@@ -49,8 +49,8 @@ def asset_add(ctx: click.Context, files: tuple[Path, ...], org_name: str, title:
         for path in files:
             name = display_name(path.name) or "(unnamed)"
             try:
-                # One transaction per file: a refused file does not undo the others.
-                with database.session() as session, path.open("rb") as stream:
+                # One session per file: a refused file does not undo the others.
+                with database.sessions() as session, path.open("rb") as stream:
                     org = session.get(Organisation, org_id)
                     assert org is not None
                     result = upload_image(
@@ -64,6 +64,7 @@ def asset_add(ctx: click.Context, files: tuple[Path, ...], org_name: str, title:
                         limits=limits,
                         author=Author(None, "cli"),
                     )
+                    session.commit()
                     verb, sha = ("added" if result.created else "exists"), result.asset.sha256
             except SignageError as exc:
                 refused += 1

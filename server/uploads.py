@@ -5,6 +5,9 @@ its Asset row, thumbnail Variant row and audit event are added to the caller's
 transaction. The row therefore never exists without its bytes. A crash or a failed
 commit between the two leaves bytes no row refers to; `signage media gc` removes them
 once the store's grace period has passed (`server.media.store.DEFAULT_GRACE`).
+
+The media work runs outside any transaction (see `server.renders`): these functions end
+the session's transaction (`release`) before it, so call them with nothing pending.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO, Final
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,18 +33,24 @@ from server.assets import (
 )
 from server.auth import Actor
 from server.config import Settings
-from server.delivery import DeliveredAsset, deliver
+from server.delivery import SLOGAN_FIT
 from server.errors import FieldError, NotFound, ValidationFailed
 from server.media.pipeline import StoredImage, ingest_image, store_thumbnail
 from server.media.profiles import Profile, parse_profiles, profile_for
 from server.media.store import MediaStore
 from server.models import Asset, AssetKind, Organisation, Role, Variant
+from server.renders import (
+    THUMB_FIT,
+    THUMB_PROFILE,
+    THUMB_SIDE,
+    ensure_render,
+    ensure_thumbnail,
+    record_variant,
+    release,
+    render_slogan_poster,
+)
 from server.scope import MAX_ID
 
-THUMB_PROFILE: Final = "thumb"
-THUMB_FIT: Final = "contain"
-THUMB_BACKGROUND: Final = "#000000"
-THUMB_SIDE: Final = 320
 MAX_NAME: Final = 300  # Asset.original_name and Asset.title are String(300)
 _MAX_SUFFIX: Final = 16
 _SEPARATORS = re.compile(r"[/\\]")
@@ -160,22 +168,38 @@ def upload_image(
     returns the existing asset (created False). Raises PayloadTooLarge, UnsupportedMedia
     or MediaRejected with the store unchanged. The caller commits.
     """
-    stored = ingest_image(store, stream, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
-    existing = find_asset(session, org.id, stored.sha256)
-    if existing is not None:
-        thumbnail(session, store, existing, now, limits)
-        return Created(existing, False)
     shown = display_name(name)
-    asset = _image_row(org, stored, shown, clean_title(title) or _stem(shown), now, author)
+    wanted_title = clean_title(title) or _stem(shown)
+    release(session)
+    stored = ingest_image(store, stream, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
+    thumb = store_thumbnail(store, stored.sha256, THUMB_SIDE, max_pixels=limits.max_pixels)
+    return _record_image(session, store, org, stored, thumb, shown, wanted_title, now, author)
+
+
+def _record_image(
+    session: Session,
+    store: MediaStore,
+    org: Organisation,
+    stored: StoredImage,
+    thumb: StoredImage,
+    name: str,
+    title: str,
+    now: datetime,
+    author: Author,
+) -> Created:
+    """The rows for stored bytes: the insert comes first (see `server.renders.release`);
+    the organisation's existing asset for the hash makes it fail and is returned."""
+    asset = _image_row(org, stored, name, title, now, author)
     try:
         with session.begin_nested():
             session.add(asset)
-    except IntegrityError:  # the same bytes, uploaded at the same moment by another request
-        winner = find_asset(session, org.id, stored.sha256)
-        if winner is None:  # pragma: no cover - a unique violation names an existing row
+    except IntegrityError:  # the organisation has these bytes (perhaps since a moment ago)
+        existing = find_asset(session, org.id, stored.sha256)
+        if existing is None:  # pragma: no cover - a unique violation names an existing row
             raise
-        return Created(winner, False)
-    thumbnail(session, store, asset, now, limits)
+        record_variant(session, store, stored.sha256, THUMB_PROFILE, THUMB_FIT, thumb, now)
+        return Created(existing, False)
+    record_variant(session, store, stored.sha256, THUMB_PROFILE, THUMB_FIT, thumb, now)
     _audit(session, author, now, asset)
     return Created(asset, True)
 
@@ -218,7 +242,8 @@ def create_slogan(
     """The organisation's slogan asset for `text` in `style`, checked and rendered once.
 
     Every character must be in the style's font (ValidationFailed names the missing ones)
-    and the text must fit the first screen profile; that render is kept as a variant.
+    and the text must fit the first screen profile; that poster and its thumbnail are
+    recorded as variants. The caller commits.
     """
     try:
         slogan = canonical_slogan(text, style)
@@ -226,7 +251,36 @@ def create_slogan(
     except ValidationFailed as exc:
         raise ValidationFailed(exc.detail, [_style_field(e) for e in exc.errors]) from None
     wanted_title = clean_title(title)
-    existing = find_asset(session, org.id, slogan_sha256(slogan))
+    sha = slogan_sha256(slogan)
+    existing = find_asset(session, org.id, sha)
+    if existing is not None:
+        return Created(existing, False)
+    profile = limits.profiles[0]
+    release(session)
+    poster = render_slogan_poster(store, slogan, profile, max_pixels=limits.max_pixels)
+    thumb = store_thumbnail(store, poster.sha256, THUMB_SIDE, max_pixels=limits.max_pixels)
+    return _record_slogan(
+        session, store, org, slogan, wanted_title, (profile, poster), thumb, now, author
+    )
+
+
+def _record_slogan(
+    session: Session,
+    store: MediaStore,
+    org: Organisation,
+    slogan: dict[str, Any],
+    title: str,
+    poster: tuple[Profile, StoredImage],
+    thumb: StoredImage,
+    now: datetime,
+    author: Author,
+) -> Created:
+    """The rows for a rendered slogan; the renders are recorded first, so the transaction
+    writes before it reads (see `server.renders.release`)."""
+    sha = slogan_sha256(slogan)
+    record_variant(session, store, sha, str(poster[0]), SLOGAN_FIT, poster[1], now)
+    record_variant(session, store, sha, THUMB_PROFILE, THUMB_FIT, thumb, now)
+    existing = find_asset(session, org.id, sha)  # made since the first look, by someone else
     if existing is not None:
         return Created(existing, False)
     try:
@@ -234,14 +288,13 @@ def create_slogan(
             asset = slogan_asset(
                 session, org, slogan["text"], slogan["style"], now, created_by_id=author.user_id
             )
-            if wanted_title:
-                asset.title = wanted_title
-    except IntegrityError:  # created at the same moment by another request
-        winner = find_asset(session, org.id, slogan_sha256(slogan))
-        if winner is None:  # pragma: no cover
+            if title:
+                asset.title = title
+    except IntegrityError:  # created at the same moment by another request (PostgreSQL)
+        winner = find_asset(session, org.id, sha)
+        if winner is None:  # pragma: no cover - a unique violation names an existing row
             raise
         return Created(winner, False)
-    thumbnail(session, store, asset, now, limits)  # renders the first profile's poster too
     _audit(session, author, now, asset)
     return Created(asset, True)
 
@@ -260,79 +313,22 @@ def preview(
     fit: str,
     now: datetime,
     limits: MediaLimits,
-) -> tuple[Profile, DeliveredAsset]:
-    """What a screen of `wanted`'s size (default: the first profile) would get, rendered
-    and recorded on first use; with the profile it was rendered for."""
-    if asset.kind == AssetKind.VIDEO:
-        raise NotFound(f"asset {asset.id} is a video; it has no preview")
+) -> tuple[Profile, Variant]:
+    """What a screen of `wanted`'s size (default: the first profile) gets, with the
+    profile it was rendered for; rendered and recorded on first use. The caller commits."""
     target = wanted or limits.profiles[0]
     profile = profile_for(target.width, target.height, limits.profiles)
-    delivered = deliver(
-        session, store, asset, target.width, target.height, fit, profiles=limits.profiles, now=now
-    )
-    return profile, delivered
+    row = ensure_render(session, store, asset, profile, fit, now, max_pixels=limits.max_pixels)
+    return profile, row
 
 
 def thumbnail(
     session: Session, store: MediaStore, asset: Asset, now: datetime, limits: MediaLimits
 ) -> Variant:
-    """The asset's thumbnail (at most THUMB_SIDE px a side), made and recorded on first use.
-
-    A slogan's is made from its poster for the first screen profile.
-    """
-    row = _variant(session, asset.sha256)
-    if row is not None and store.exists(row.sha256):
-        return row
-    if asset.kind == AssetKind.IMAGE:
-        source = asset.sha256
-    elif asset.kind == AssetKind.SLOGAN:
-        source = preview(session, store, asset, None, THUMB_FIT, now, limits)[1].sha256
-    else:
-        raise NotFound(f"asset {asset.id} is a video; it has no thumbnail")
-    stored = store_thumbnail(store, source, THUMB_SIDE, max_pixels=limits.max_pixels)
-    return _record_thumbnail(session, asset.sha256, stored, now, row)
-
-
-def _variant(session: Session, source: str) -> Variant | None:
-    return session.scalar(
-        select(Variant).where(
-            Variant.source_sha256 == source,
-            Variant.profile == THUMB_PROFILE,
-            Variant.fit == THUMB_FIT,
-            Variant.background == THUMB_BACKGROUND,
-        )
+    """The asset's thumbnail, made and recorded on first use. The caller commits."""
+    return ensure_thumbnail(
+        session, store, asset, limits.profiles[0], now, max_pixels=limits.max_pixels
     )
-
-
-def _record_thumbnail(
-    session: Session, source: str, stored: StoredImage, now: datetime, row: Variant | None
-) -> Variant:
-    if row is None:
-        row = Variant(
-            source_sha256=source,
-            profile=THUMB_PROFILE,
-            fit=THUMB_FIT,
-            background=THUMB_BACKGROUND,
-            created_at=now,
-        )
-        _fill(row, stored)
-        try:
-            with session.begin_nested():
-                session.add(row)
-        except IntegrityError:  # another request recorded it first: the same bytes
-            winner = _variant(session, source)
-            if winner is None:  # pragma: no cover
-                raise
-            return winner
-        return row
-    _fill(row, stored)  # the recorded blob had been collected: point at the new one
-    session.flush()
-    return row
-
-
-def _fill(row: Variant, stored: StoredImage) -> None:
-    row.sha256, row.size, row.media_type = stored.sha256, stored.size, stored.info.media_type
-    row.width, row.height = stored.info.width, stored.info.height
 
 
 def _audit(session: Session, author: Author, now: datetime, asset: Asset) -> None:

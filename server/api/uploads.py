@@ -266,10 +266,10 @@ def preview(asset_id: int, query: PreviewQuery) -> Response:
     db = get_session()
     asset = get_asset(db, current_actor(), asset_id)
     wanted = parse_profile(query.profile) if query.profile else None
-    profile, delivered = service.preview(
+    profile, row = service.preview(
         db, get_store(), asset, wanted, query.fit, clock.now(), _limits()
     )
     db.commit()
-    response = _send(get_store(), delivered.sha256, delivered.media_type, REVALIDATE)
+    response = _send(get_store(), row.sha256, row.media_type, REVALIDATE)
     response.headers["Signage-Profile"] = str(profile)
     return response

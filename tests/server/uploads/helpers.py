@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import io
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,6 +25,7 @@ from server.models import Asset, Variant
 
 MAX_UPLOAD_BYTES = 1024 * 1024
 MAX_IMAGE_PIXELS = 10_000_000
+STARTUP_DEADLINE_S = 30.0
 
 
 def settings_for(database_url: str, instance: Path, **overrides: Any) -> Settings:
@@ -86,3 +95,46 @@ def blobs(root: Path) -> set[str]:
 def body(response: TestResponse) -> Any:
     """The response's JSON (a problem or a resource)."""
     return response.get_json()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def server(
+    app: Flask, database_url: str, logs: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`signage serve` on the test's instance folder and database, in its own process."""
+    settings = app.config["SIGNAGE"]
+    port = free_port()
+    env = {
+        **os.environ,
+        "SIGNAGE_INSTANCE_PATH": str(settings.instance_path),
+        "SIGNAGE_DATABASE_URL": database_url,
+        "SIGNAGE_SECRET_KEY": "test-secret",
+        "SIGNAGE_MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
+        "SIGNAGE_MAX_IMAGE_PIXELS": str(settings.max_image_pixels),
+        "SIGNAGE_HEARTBEAT_THREAD": "false",
+    }
+    command = [str(Path(sys.executable).with_name("signage")), "serve", "--port", str(port)]
+    with logs.open("ab") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + STARTUP_DEADLINE_S
+        while True:  # waiting for another process to listen, not for time to pass
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None, logs.read_text()
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.05)
+        yield process, f"http://127.0.0.1:{port}"
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        process.wait(timeout=30)

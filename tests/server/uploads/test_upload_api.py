@@ -10,7 +10,7 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import Asset, AuditEvent, Variant
+from server.models import Asset, AuditEvent, Membership, Role, Variant
 from tests.factories import World
 from tests.server.media.samples import encoded, noise
 from tests.server.uploads.helpers import blobs, body, counts, get, post_form, upload
@@ -94,6 +94,24 @@ def test_organisation_defaults_to_the_only_one_and_is_scoped(
     assert viewer.status_code == 403 and viewer.mimetype == PROBLEM
     nobody = upload(client, {}, data)
     assert nobody.status_code == 401
+
+
+def test_organisation_is_required_when_the_caller_has_several(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    headers = world["city_operator"].headers
+    own = upload(client, headers, poster())
+    assert own.status_code == 201 and body(own)["organisation_id"] == world.city.id
+    user_id = world["city_operator"].user.id
+    session.add(Membership(user_id=user_id, organisation_id=world.other.id, role=Role.VIEWER))
+    session.commit()
+
+    ambiguous = upload(client, headers, poster())
+    weak = upload(client, headers, poster(), organisation_id=str(world.other.id))
+
+    assert ambiguous.status_code == 422
+    assert body(ambiguous)["errors"] == [{"field": "organisation_id", "reason": "required"}]
+    assert weak.status_code == 403 and "operator" in body(weak)["detail"]
 
 
 def test_bad_forms_are_problems_naming_the_field(client: FlaskClient, world: World) -> None:
