@@ -30,19 +30,26 @@ SHA256 = r"^[0-9a-f]{64}$"
 
 @bp.record_once
 def _setup(state: BlueprintSetupState) -> None:
-    runtime.init_app(cast(Flask, state.app))
+    runtime.init_app(cast(Flask, state.app), (state.url_prefix or "") + "/")
 
 
 @bp.before_request
 def _admit() -> None:
-    # Shed before anything costs: no token check, no database.
-    g.player_slot = runtime.player_runtime().gate.enter()
+    # Shed before anything costs: no token check, no body parsing, no database.
+    rt = runtime.player_runtime()
+    g.player_slot = rt.gate.enter()
+    g.player_runtime = rt
 
 
 @bp.teardown_request
 def _release(_exc: BaseException | None) -> None:
     if g.pop("player_slot", False):
         runtime.player_runtime().gate.leave()
+
+
+def _rt() -> runtime.PlayerRuntime:
+    rt: runtime.PlayerRuntime = g.player_runtime
+    return rt
 
 
 def _settings() -> Settings:
@@ -55,7 +62,7 @@ def _device() -> DeviceScreen:
 
 
 def _device_and_version() -> tuple[DeviceScreen, int]:
-    return authenticate_device(runtime.player_runtime().devices, bearer_token())
+    return authenticate_device(_rt().devices, bearer_token())
 
 
 class HelloIn(Strict):
@@ -139,7 +146,7 @@ def hello(body: HelloIn) -> Response:
 def manifest() -> Response:
     device, version = _device_and_version()
     now = clock.now()
-    rt = runtime.player_runtime()
+    rt = _rt()
     rt.heartbeats.record(device.id, now, parse_status(request.headers.get(STATUS_HEADER)))
     if_none_match = request.if_none_match
     answer = answer_poll(

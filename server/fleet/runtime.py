@@ -10,7 +10,8 @@ import threading
 from dataclasses import dataclass
 from typing import Final
 
-from flask import Flask, current_app
+from flask import Flask, Request, Response, current_app
+from flask.sessions import SessionInterface, SessionMixin
 
 from server.config import Settings
 from server.db import get_db
@@ -48,6 +49,25 @@ class Gate:
             self._slots.release()
 
 
+class _NoSessionFor(SessionInterface):
+    """The app's session interface, except under `prefix`: players carry no cookie, and
+    loading (and re-signing) the cookie session is a fifth of what a 304 poll costs."""
+
+    def __init__(self, inner: SessionInterface, prefix: str) -> None:
+        self.inner = inner
+        self.prefix = prefix
+        self.null_session_class = inner.null_session_class
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        if request.path.startswith(self.prefix):
+            return self.make_null_session(app)
+        return self.inner.open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if not self.is_null_session(session):
+            self.inner.save_session(app, session, response)
+
+
 @dataclass
 class PlayerRuntime:
     devices: DeviceLookup
@@ -57,8 +77,10 @@ class PlayerRuntime:
     gate: Gate
 
 
-def init_app(app: Flask) -> PlayerRuntime:
+def init_app(app: Flask, prefix: str) -> PlayerRuntime:
+    """Set up the player API's per-process state; `prefix` is its URL prefix."""
     settings: Settings = app.config["SIGNAGE"]
+    app.session_interface = _NoSessionFor(app.session_interface, prefix)
     heartbeats = Heartbeats(
         get_db(app).engine,
         settings.heartbeat_flush_s,

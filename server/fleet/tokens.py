@@ -4,12 +4,15 @@ A player sends `Authorization: Bearer sgd_…` on every call. `DeviceLookup` tur
 token into everything a poll needs — the screen's facts, its groups with their
 ancestors, and the content version — in ONE statement run straight on a pooled DB-API
 connection: this is the hot path of the whole server (every screen, every poll), and
-SQLAlchemy's per-statement machinery would cost ten times the query itself.
+SQLAlchemy's per-statement machinery (and even a pool checkout) would cost several
+times the query itself. Each thread keeps one connection of its own for it; a dead one
+is dropped and the poll answered 503 + Retry-After, and the next poll reconnects.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, cast
@@ -71,21 +74,17 @@ class DeviceLookup:
         self.engine = engine
         placeholder, aggregate = _DIALECTS.get(engine.dialect.name, _DIALECTS["postgresql"])
         self._sql = _LOOKUP.format(p=placeholder, agg=aggregate)
+        self._local = threading.local()
+        self._all: list[Any] = []
         if engine.dialect.name != "sqlite":
-            # Over a network each round trip counts: a pool of its own, in autocommit, with
-            # no ping before and no rollback after the one statement (a dead connection is
-            # noticed by the statement itself, dropped, and answered 503 + Retry-After).
-            self.engine = create_engine(
-                engine.url,
-                isolation_level="AUTOCOMMIT",
-                pool_pre_ping=False,
-                pool_reset_on_return=None,
-            )
-            event.listen(engine, "engine_disposed", lambda _e: self.engine.dispose())
+            # Autocommit, so the one statement needs no BEGIN, COMMIT or ROLLBACK round trip.
+            # (SQLite's connections are in autocommit already: see server.db.)
+            self.engine = create_engine(engine.url, isolation_level="AUTOCOMMIT")
+        event.listen(engine, "engine_disposed", lambda _e: self.close())
 
     def find(self, token_hash: str) -> tuple[DeviceScreen, int] | None:
         """The screen and the current content version, or None for an unknown hash."""
-        raw = self.engine.raw_connection()
+        raw = self._connection()
         try:
             cursor = raw.cursor()
             try:
@@ -94,20 +93,41 @@ class DeviceLookup:
             finally:
                 cursor.close()
         except Exception as exc:
-            if self.engine.dialect.is_disconnect(cast(Any, exc), raw.dbapi_connection, None):
-                raw.invalidate()
+            self._local.__dict__.pop("raw", None)
+            raw.close()
+            if self.engine.dialect.is_disconnect(cast(Any, exc), raw, None):
                 raise ServiceUnavailable("the database connection was lost; retry") from exc
             raise
-        finally:
-            raw.close()  # back to the pool (SQLite's rolls the read back; ours is autocommit)
         if row is None:
             return None
         return _device(row), int(row[9] or 0)
 
+    def _connection(self) -> Any:
+        """This thread's own DB-API connection (made by the engine, so with its pragmas),
+        kept out of the pool: checking one out and back in costs more than the query."""
+        raw = getattr(self._local, "raw", None)
+        if raw is None:
+            pooled = self.engine.raw_connection()
+            pooled.detach()
+            raw = self._local.raw = pooled.dbapi_connection
+            self._all.append(raw)
+        return raw
+
+    def close(self) -> None:
+        """Close every thread's connection (the engine's dispose does this too)."""
+        while self._all:
+            try:
+                self._all.pop().close()
+            except Exception:  # noqa: S110 - closing a dead connection is best effort
+                pass
+        self._local = threading.local()
+
 
 def _device(row: Any) -> DeviceScreen:
     tags = row[7]
-    if isinstance(tags, str | bytes):
+    if tags == "[]":
+        tags = ()
+    elif isinstance(tags, str | bytes):
         tags = json.loads(tags)
     groups = row[10]
     return DeviceScreen(

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Final
 
 from server.config import Settings
@@ -41,9 +42,12 @@ class Fingerprint:
     horizon_days: int
     poll_interval_s: int
     command_seq: int
+    etag: str = field(default="", compare=False)  # filled in by __post_init__
 
-    @property
-    def etag(self) -> str:
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "etag", self._hash())
+
+    def _hash(self) -> str:
         """The document's ETag value (unquoted): a hash of every input."""
         parts = (
             f"p{PROTOCOL}r{REVISION}",
@@ -75,6 +79,30 @@ def window(timezone: str, day: date, days: int) -> tuple[datetime, datetime]:
     return day_start(day, tz), day_start(day + timedelta(days=days), tz)
 
 
+# The local day now, per zone: (zone, day, [its start, its end)) — a poll in the same day
+# only compares two instants instead of converting its clock into the zone.
+_today: dict[str, tuple[date, datetime, datetime]] = {}
+
+
+def local_day(timezone: str, now: datetime) -> tuple[str, date]:
+    """The zone actually used (UTC for one tzdata no longer knows) and its day at `now`."""
+    known = _today.get(timezone)
+    if known is not None and known[1] <= now < known[2]:
+        return timezone, known[0]
+    try:
+        tz = zone(timezone)
+    except Exception:  # a zone that vanished from tzdata: the screen still plays, in UTC
+        return local_day("UTC", now)
+    day = day_containing(now, tz)
+    _today[timezone] = (day, day_start(day, tz), day_start(day + timedelta(days=1), tz))
+    return timezone, day
+
+
+@lru_cache(maxsize=256)
+def _profile(width: int, height: int, profiles: tuple[Profile, ...]) -> Profile:
+    return profile_for(width, height, profiles)
+
+
 def fingerprint(
     device: DeviceScreen,
     version: int,
@@ -83,11 +111,7 @@ def fingerprint(
     profiles: tuple[Profile, ...],
 ) -> Fingerprint:
     """The screen's fingerprint now: no I/O, everything came with the device lookup."""
-    timezone = device.timezone
-    try:
-        tz = zone(timezone)
-    except Exception:  # a zone that vanished from tzdata: the screen still plays, in UTC
-        timezone, tz = "UTC", zone("UTC")
+    timezone, day = local_day(device.timezone, now)
     return Fingerprint(
         version=version,
         screen_id=device.id,
@@ -95,8 +119,8 @@ def fingerprint(
         groups=device.groups,
         tags=device.tags,
         timezone=timezone,
-        profile=profile_for(device.width, device.height, profiles),
-        day=day_containing(now, tz),
+        profile=_profile(device.width, device.height, profiles),
+        day=day,
         horizon_days=horizon_days(settings),
         poll_interval_s=settings.poll_interval_s,
         command_seq=device.command_seq,
