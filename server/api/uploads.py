@@ -131,9 +131,11 @@ def _form() -> tuple[FileStorage, dict[str, str]]:
             f"upload exceeds the limit of {limit} bytes",
             [FieldError(FILE_FIELD, f"larger than {limit} bytes")],
         ) from None
+    # A part without a name is keyed None by Werkzeug.
+    names = {key or "" for key in (*form, *files)}
     errors = [
-        FieldError(key, "unknown field")
-        for key in sorted(set(form) | set(files))
+        FieldError(key or "(unnamed part)", "unknown field")
+        for key in sorted(names)
         if key not in FORM_FIELDS and key != FILE_FIELD
     ]
     errors += [FieldError(k, "give it once") for k in FORM_FIELDS if len(form.getlist(k)) > 1]

@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from server.models import Asset, AuditEvent, Membership, Role, Variant
 from tests.factories import World
@@ -114,6 +115,14 @@ def test_organisation_is_required_when_the_caller_has_several(
     assert weak.status_code == 403 and "operator" in body(weak)["detail"]
 
 
+def unnamed(client: FlaskClient, headers: dict[str, str], disposition: bytes) -> TestResponse:
+    """A form with one part whose Content-Disposition has no (or an empty) name."""
+    part = b"--b\r\nContent-Disposition: form-data; " + disposition + b"\r\n\r\nabc\r\n--b--\r\n"
+    return client.post(
+        "/api/v1/assets", data=part, headers=headers, content_type="multipart/form-data; boundary=b"
+    )
+
+
 def test_bad_forms_are_problems_naming_the_field(client: FlaskClient, world: World) -> None:
     headers = world["operator"].headers
     cases = [
@@ -125,6 +134,8 @@ def test_bad_forms_are_problems_naming_the_field(client: FlaskClient, world: Wor
         (post_form(client, "/api/v1/assets", headers, {"title": "x"}), 422, "file"),
         (post_form(client, "/api/v1/assets", headers, {"file": "text"}), 422, "file"),
         (upload(client, headers, poster(), colour="red"), 422, "colour"),
+        (unnamed(client, headers, b'name=""'), 422, "(unnamed part)"),
+        (unnamed(client, headers, b'filename="a.png"'), 422, "(unnamed part)"),
         (upload(client, headers, poster(), organisation_id="-3"), 422, "organisation_id"),
         (upload(client, headers, poster(), title="t" * 301), 422, "title"),
     ]
