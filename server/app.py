@@ -13,7 +13,7 @@ from server import api, clock, db, storage, web
 from server.api import problems
 from server.api.policy import POLICY_ATTR
 from server.clock import Clock
-from server.config import Settings, load_settings
+from server.config import Settings, load_settings, with_secret
 
 SERVER_TIME_HEADER = "Signage-Server-Time"
 
@@ -24,7 +24,7 @@ def create_app(
     clock_: Clock | None = None,
 ) -> Flask:
     """Build the app from settings (or overrides of the loaded settings) and an optional clock."""
-    settings = config if isinstance(config, Settings) else load_settings(config)
+    settings = with_secret(config if isinstance(config, Settings) else load_settings(config))
     app = Flask(
         __name__, instance_path=str(settings.instance_path.resolve()), instance_relative_config=True
     )

@@ -1,66 +1,28 @@
-"""`signage`: the server-side command. Each subcommand builds what it needs; nothing at import time."""
+"""`signage`: the server-side command; each subcommand builds what it needs, nothing at import."""
 
 from __future__ import annotations
 
 import getpass
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import wraps
-from typing import Any, TypeVar
 
 import click
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from server.config import Settings, load_settings
-from server.errors import ConfigError, SignageError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def friendly(fn: F) -> F:
-    """Turn the project's errors into one line on stderr and a non-zero exit, never a traceback."""
-
-    @wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ConfigError as exc:
-            click.echo(f"signage: configuration: {exc.detail}", err=True)
-            sys.exit(2)
-        except SignageError as exc:
-            fields = "".join(f"\n  {e.field}: {e.reason}" for e in exc.errors)
-            click.echo(f"signage: {exc.detail}{fields}", err=True)
-            sys.exit(1)
-
-    return run  # type: ignore[return-value]
-
-
-def settings_from(ctx: click.Context) -> Settings:
-    """Settings, loaded once per invocation (a bad value stops here with its variable's name)."""
-    obj = ctx.find_root().ensure_object(dict)
-    if obj.get("settings") is None:
-        obj["settings"] = load_settings(obj.get("overrides"))
-    settings: Settings = obj["settings"]
-    return settings
-
-
-@contextmanager
-def db_session(ctx: click.Context) -> Iterator[Session]:
-    from server.db import Database, make_engine
-
-    database = Database(make_engine(settings_from(ctx)))
-    try:
-        with database.session() as session:
-            yield session
-    finally:
-        database.engine.dispose()
+from server.campaigns.cli import campaign
+from server.campaigns.cli_preview import preview
+from server.cli_support import db_session, friendly, settings_from
+from server.fleet.cli import screens
+from server.media_cli import asset, media
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--instance", "instance", type=click.Path(file_okay=False), envvar="SIGNAGE_INSTANCE_PATH",
-              help="Instance folder (database, media, settings). Env: SIGNAGE_INSTANCE_PATH.")
+@click.option(
+    "--instance",
+    "instance",
+    type=click.Path(file_okay=False),
+    envvar="SIGNAGE_INSTANCE_PATH",
+    help="Instance folder (database, media, settings). Env: SIGNAGE_INSTANCE_PATH.",
+)
 @click.pass_context
 def cli(ctx: click.Context, instance: str | None) -> None:
     """Signage Scheduler server: run it, migrate it, manage organisations, users and tokens."""
@@ -69,7 +31,13 @@ def cli(ctx: click.Context, instance: str | None) -> None:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on.",
+)
 @click.pass_context
 @friendly
 def serve(ctx: click.Context, host: str, port: int) -> None:
@@ -86,7 +54,9 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head", show_default=True, help="Alembic revision to migrate to.")
+@click.option(
+    "--revision", default="head", show_default=True, help="Alembic revision to migrate to."
+)
 @click.pass_context
 @friendly
 def db_upgrade(ctx: click.Context, revision: str) -> None:
@@ -135,12 +105,18 @@ ROLES = ["viewer", "operator", "approver", "admin"]
 @user.command("create")
 @click.argument("email")
 @click.option("--org", "org_name", required=True, help="Organisation the user belongs to.")
-@click.option("--role", type=click.Choice(ROLES), required=True, help="Role in that organisation's subtree.")
+@click.option(
+    "--role", type=click.Choice(ROLES), required=True, help="Role in that organisation's subtree."
+)
 @click.option("--name", default="", help="Display name.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (for scripts)."
+)
 @click.pass_context
 @friendly
-def user_create(ctx: click.Context, email: str, org_name: str, role: str, name: str, password_stdin: bool) -> None:
+def user_create(
+    ctx: click.Context, email: str, org_name: str, role: str, name: str, password_stdin: bool
+) -> None:
     """Create a user EMAIL with a ROLE in an organisation; the password is prompted for."""
     from server.accounts import create_user
     from server.clock import SystemClock
@@ -150,7 +126,9 @@ def user_create(ctx: click.Context, email: str, org_name: str, role: str, name: 
     password = _read_password(password_stdin)
     with db_session(ctx) as session:
         organisation = by_name(session, org_name)
-        created = create_user(session, email, password, organisation, Role(role), SystemClock().now(), name=name)
+        created = create_user(
+            session, email, password, organisation, Role(role), SystemClock().now(), name=name
+        )
         session.flush()
         click.echo(f"user {created.id} {created.email} ({role} in {organisation.name})")
 
@@ -173,7 +151,9 @@ def token() -> None:
 @token.command("create")
 @click.option("--user", "email", required=True, help="Email of the user the token acts as.")
 @click.option("--name", default="cli", show_default=True, help="A label for the token.")
-@click.option("--days", type=click.IntRange(1, 3650), help="Expire after this many days (default: never).")
+@click.option(
+    "--days", type=click.IntRange(1, 3650), help="Expire after this many days (default: never)."
+)
 @click.pass_context
 @friendly
 def token_create(ctx: click.Context, email: str, name: str, days: int | None) -> None:
@@ -190,13 +170,21 @@ def token_create(ctx: click.Context, email: str, name: str, days: int | None) ->
         found = session.scalar(select(User).where(User.email == email.strip().lower()))
         if found is None:
             raise NotFound(f"no user {email!r}")
-        _, clear = create_api_token(session, found, name, now, now + timedelta(days=days) if days else None)
+        _, clear = create_api_token(
+            session, found, name, now, now + timedelta(days=days) if days else None
+        )
     click.echo(clear)
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on.",
+)
 @click.option("--no-serve", is_flag=True, help="Set up the demo data and exit.")
 @click.pass_context
 @friendly
@@ -207,12 +195,7 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
     run_demo(settings_from(ctx), host=host, port=port, serve=not no_serve, echo=click.echo)
 
 
-# Command groups that live with their domain; imported here, after `friendly` exists.
-from server.campaigns.cli import campaign  # noqa: E402
-from server.campaigns.cli_preview import preview  # noqa: E402
-from server.fleet.cli import screens  # noqa: E402
-from server.media_cli import asset, media  # noqa: E402
-
+# Command groups that live with their domain.
 cli.add_command(campaign)
 cli.add_command(preview)
 cli.add_command(asset)

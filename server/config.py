@@ -169,12 +169,21 @@ def load_settings(
         where = origin.get(key, env_name(key))
         raise ConfigError(f"{where}: {first['msg']}") from None
 
-    updates: dict[str, Any] = {}
     if not settings.database_url:
-        updates["database_url"] = f"sqlite:///{(instance / 'signage.db').resolve()}"
-    if not settings.secret_key:
-        updates["secret_key"] = _instance_secret(instance)
-    return settings.model_copy(update=updates) if updates else settings
+        default_db = f"sqlite:///{(instance / 'signage.db').resolve()}"
+        settings = settings.model_copy(update={"database_url": default_db})
+    return settings
+
+
+def with_secret(settings: Settings) -> Settings:
+    """The settings with a secret key: the configured one, else the instance's own.
+
+    Only the web app signs cookies, so only `create_app` asks for this; commands that
+    merely read settings never create an instance folder or a secret.
+    """
+    if settings.secret_key:
+        return settings
+    return settings.model_copy(update={"secret_key": _instance_secret(settings.instance_path)})
 
 
 def _instance_secret(instance: Path) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from server.cli import friendly, settings_from
+from server.cli_support import friendly, settings_from
 from server.clock import Clock, FileClock, SystemClock
 from server.config import Settings
 

@@ -15,7 +15,8 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
-from server.campaigns.cli_support import ORG, friendly, now, read_settings, reading, writing
+from server.campaigns.cli_support import ORG, now, read_settings, reading, writing
+from server.cli_support import friendly
 
 EXIT_PROBLEMS = 2
 

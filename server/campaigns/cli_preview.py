@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from server.campaigns.cli_support import ORG, friendly, now, reading
+from server.campaigns.cli_support import ORG, now, reading
 from server.campaigns.schema import format_duration
+from server.cli_support import friendly
 from server.errors import FieldError, ValidationFailed
 from server.preview import AtInstant, PreviewSegment, RuleInfo, Timeline
 

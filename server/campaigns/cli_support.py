@@ -2,50 +2,22 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 from sqlalchemy import make_url
 from sqlalchemy.orm import Session
 
-from server.config import Settings, load_settings
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def friendly(fn: F) -> F:
-    """`server.cli.friendly`, looked up when the command runs.
-
-    `server.cli` imports these commands to register them; importing it back at module level
-    would make an import cycle.
-    """
-
-    @wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        from server.cli import friendly as project_friendly
-
-        return project_friendly(fn)(*args, **kwargs)
-
-    return run  # type: ignore[return-value]
+from server.cli_support import settings_from
+from server.config import Settings
 
 
 def read_settings(ctx: click.Context) -> Settings:
-    """Settings without side effects: the command line never needs the cookie secret, so
-    none is generated into (and no folder is created for) the instance."""
-    obj = ctx.find_root().ensure_object(dict)
-    if obj.get("campaign_settings") is None:
-        overrides = dict(obj.get("overrides") or {})
-        if not os.environ.get("SIGNAGE_SECRET_KEY"):
-            overrides.setdefault("secret_key", "not-used-by-the-command-line")
-        obj["campaign_settings"] = load_settings(overrides)
-    settings: Settings = obj["campaign_settings"]
-    return settings
+    """The command's settings; reading them creates nothing (see `server.config.with_secret`)."""
+    return settings_from(ctx)
 
 
 def _database_exists(settings: Settings) -> bool:

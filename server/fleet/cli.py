@@ -6,7 +6,7 @@ from datetime import datetime
 
 import click
 
-from server.cli import db_session, friendly, settings_from
+from server.cli_support import db_session, friendly, settings_from
 from server.fleet.status import FleetRow, fleet_row, fleet_select
 from server.models import Organisation, Screen
 
