@@ -9,7 +9,9 @@ and ETag, server time stamped, 304. The baseline is a Flask view that compares
 If-None-Match with a constant and answers 304.
 
 Reported: requests/s, p50 and p99 latency of each, and the ratio poll/baseline (goal
-≥ 0.6). Rounds alternate baseline and poll; the median of the rounds is reported.
+≥ 0.6). Rounds alternate baseline and poll; the median of the rounds is reported. The
+server's CPU time per request (all gunicorn processes, from /proc) is reported too: on a
+shared machine it is steadier than requests/s, which other load can move.
 
 Run: .venv/bin/python benchmarks/poll.py [--screens 500] [--duration 10] [--connections 16]
          [--workers 2] [--threads 4] [--rounds 3]
@@ -28,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -108,6 +110,23 @@ class Run:
     not_modified: int
     other: int
     errors: int
+    cpu_us: float = 0.0  # server CPU time (all gunicorn processes) per request
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children (gunicorn's workers), Linux."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
 
 
 def free_port() -> int:
@@ -124,16 +143,24 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{self.port}"
         command = [
             str(VENV_BIN / "gunicorn"),
-            "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(args.workers),
-            "--threads", str(args.threads),
-            "--worker-class", "gthread",
-            "--keep-alive", "30",
-            "--backlog", "2048",
-            "--log-level", "warning",
-            "--chdir", str(HERE),
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+            "--worker-class",
+            "gthread",
+            "--keep-alive",
+            "30",
+            "--backlog",
+            "2048",
+            "--log-level",
+            "warning",
+            "--chdir",
+            str(HERE),
             app_spec,
-        ]  # fmt: skip
+        ]
         self.log = log.open("ab")
         self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
@@ -156,13 +183,18 @@ def wrk(url: str, script: Path, args: argparse.Namespace, duration: int) -> Run:
     out = subprocess.run(
         [
             "wrk",
-            "--threads", str(args.wrk_threads),
-            "--connections", str(args.connections),
-            "--duration", f"{duration}s",
-            "--timeout", "5s",
-            "--script", str(script),
+            "--threads",
+            str(args.wrk_threads),
+            "--connections",
+            str(args.connections),
+            "--duration",
+            f"{duration}s",
+            "--timeout",
+            "5s",
+            "--script",
+            str(script),
             url + MANIFEST,
-        ],  # fmt: skip
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -225,16 +257,28 @@ def seed(env: dict[str, str], screens: int) -> list[str]:
         png.seek(0)
         asset = import_stream(session, make_store(settings), org, png, "poster.png", now)
         campaign = Campaign(
-            organisation_id=org.id, name="Week", description="", timezone="Asia/Shanghai",
-            start_date=date(2000, 1, 1), end_date=date(2099, 12, 31), targets={"everyone": True},
-            status=CampaignStatus.DRAFT, created_at=now, updated_at=now,
-        )  # fmt: skip
+            organisation_id=org.id,
+            name="Week",
+            description="",
+            timezone="Asia/Shanghai",
+            start_date=date(2000, 1, 1),
+            end_date=date(2099, 12, 31),
+            targets={"everyone": True},
+            status=CampaignStatus.DRAFT,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(campaign)
         session.flush()
         playlist = Playlist(
-            organisation_id=org.id, campaign_id=campaign.id, name="week", description="",
-            is_default=False, created_at=now, updated_at=now,
-        )  # fmt: skip
+            organisation_id=org.id,
+            campaign_id=campaign.id,
+            name="week",
+            description="",
+            is_default=False,
+            created_at=now,
+            updated_at=now,
+        )
         playlist.items = [PlaylistItem(position=0, asset=asset, duration_ms=10_000)]
         session.add(playlist)
         session.flush()
@@ -243,10 +287,16 @@ def seed(env: dict[str, str], screens: int) -> list[str]:
         for i, token in enumerate(tokens):
             session.add(
                 Screen(
-                    organisation_id=org.id, name=f"screen {i}", hardware_id=f"hw-{i}",
-                    timezone="Asia/Shanghai", device_token_hash=token_digest(token), tags=[],
-                    status={}, command_seq=0, created_at=now,
-                )  # fmt: skip
+                    organisation_id=org.id,
+                    name=f"screen {i}",
+                    hardware_id=f"hw-{i}",
+                    timezone="Asia/Shanghai",
+                    device_token_hash=token_digest(token),
+                    tags=[],
+                    status={},
+                    command_seq=0,
+                    created_at=now,
+                )
             )
     database.engine.dispose()
     return tokens
@@ -272,8 +322,13 @@ def main() -> None:
 
     scratch = Path(tempfile.mkdtemp(prefix="signage-poll-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNAGE_")}
-    env.update({"SIGNAGE_INSTANCE_PATH": str(scratch), "SIGNAGE_SECRET_KEY": "bench",
-                "SIGNAGE_LOG_LEVEL": "WARNING"})  # fmt: skip
+    env.update(
+        {
+            "SIGNAGE_INSTANCE_PATH": str(scratch),
+            "SIGNAGE_SECRET_KEY": "bench",
+            "SIGNAGE_LOG_LEVEL": "WARNING",
+        }
+    )
     tokens = seed(env, args.screens)
 
     server = Gunicorn("server.app:create_app()", args, env, scratch / "server.log")
@@ -297,9 +352,18 @@ def main() -> None:
             server = Gunicorn(spec, args, env, scratch / f"{name}.log")
             try:
                 wrk(server.url, script, args, args.warmup)
-                results[name].append(wrk(server.url, script, args, args.duration))
+                cpu = tree_cpu_seconds(server.process.pid)
+                run = wrk(server.url, script, args, args.duration)
+                cpu = tree_cpu_seconds(server.process.pid) - cpu
+                results[name].append(replace(run, cpu_us=cpu / run.requests * 1e6))
             finally:
                 server.stop()
+            last = results[name][-1]
+            print(
+                f"  round {len(results[name])} {name:4}  {last.rps:7.0f} req/s  "
+                f"{last.cpu_us:6.0f} µs server CPU per request",
+                flush=True,
+            )
 
     bare, poll = median_run(results["bare"]), median_run(results["poll"])
     print(
@@ -308,16 +372,17 @@ def main() -> None:
         f"connections, {args.rounds} rounds of {args.duration:g} s (median round), "
         f"{os.cpu_count()} CPUs, SQLite"
     )
-    print(f"  {'':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'304s':>9} {'other':>6}")
+    head = f"{'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/req':>11} {'304s':>9} {'other':>6}"
+    print(f"  {'':32} {head}")
     for label, run in (("baseline: bare Flask 304", bare), ("authenticated 304 poll", poll)):
         print(
             f"  {label:32} {run.rps:9.0f} {run.p50_ms:8.2f} {run.p99_ms:8.2f} "
-            f"{run.not_modified:9d} {run.other + run.errors:6d}"
+            f"{run.cpu_us:11.0f} {run.not_modified:9d} {run.other + run.errors:6d}"
         )
-    print(f"  ratio (poll / baseline)          {poll.rps / bare.rps:9.2f}   (goal >= 0.6)")
+    print(f"  ratio (poll / baseline), req/s   {poll.rps / bare.rps:9.2f}   (goal >= 0.6)")
+    print(f"  ratio by server CPU per request  {bare.cpu_us / poll.cpu_us:9.2f}")
     shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":
     main()
-
