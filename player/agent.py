@@ -79,10 +79,12 @@ class Agent:
             "cache: %d assets, %d bytes, %d partial", report.assets, report.bytes, report.parts
         )
         self.journal = Journal(data / "journal.db", max_rows=settings.max_journal_rows)
-        self.library = Library(ManifestStore(data / "manifest.json"), self.cache)
-        self.library.load()
         self.devices = DeviceStore(data / "device.json")
         self.state = SharedState(self.devices.load())
+        self.library = Library(
+            ManifestStore(data / "manifest.json"), self.cache, on_activate=self.state.woken.set
+        )
+        self.library.load()
         self._beats: dict[str, float] = {}
         self._closed = False
         self.playback = Playback(
@@ -194,7 +196,9 @@ class Agent:
                 if self.healthy() and self.clock.monotonic() - fed >= WATCHDOG_EVERY_S:
                     notify("WATCHDOG=1")
                     fed = self.clock.monotonic()
-                self.clock.sleep(min(delay, MAX_SLEEP_S))
+                # Until the next change, unless the other loops have news for the screen.
+                self.state.woken.wait(min(delay, MAX_SLEEP_S))
+                self.state.woken.clear()
         finally:
             notify("STOPPING=1")
             self.close(workers)

@@ -144,6 +144,13 @@ class Cache:
             self._parts.pop(sha, None)
         self._part_path(sha).unlink(missing_ok=True)
 
+    def fits(self, need: int, protected: set[str]) -> bool:
+        """Whether `need` more bytes would fit once every unprotected file were evicted."""
+        with self._lock:
+            kept = sum(size for sha, (size, _) in self._assets.items() if sha in protected)
+            kept += sum(size for sha, size in self._parts.items() if sha in protected)
+        return kept + need <= self.quota_bytes
+
     def make_room(self, need: int, protected: set[str]) -> int:
         """Evict unprotected assets, least recently used first, until `need` more bytes fit.
 
@@ -247,5 +254,5 @@ class Cache:
             if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
                 raise
             self._drop_part(sha)
-            raise CacheFull(ref.size, f"disk full storing asset {sha[:12]}") from exc
+            raise CacheFull(ref.size, f"disk full storing asset {sha[:12]}", disk=True) from exc
         return received, digest

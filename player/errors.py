@@ -65,9 +65,10 @@ class IntegrityError(PlayerError):
 class CacheFull(PlayerError):
     """An asset does not fit: quota reached with only protected assets left, or disk full."""
 
-    def __init__(self, shortage_bytes: int, detail: str) -> None:
+    def __init__(self, shortage_bytes: int, detail: str, *, disk: bool = False) -> None:
         super().__init__(detail)
         self.shortage_bytes = shortage_bytes
+        self.disk = disk  # the file system is full (else: the quota is reached)
 
 
 class AssetUndecodable(PlayerError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,11 +34,16 @@ class Known:
 
 class Library:
     def __init__(
-        self, store: ManifestStore, cache: Cache, lookahead: timedelta = LOOKAHEAD
+        self,
+        store: ManifestStore,
+        cache: Cache,
+        lookahead: timedelta = LOOKAHEAD,
+        on_activate: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
         self._cache = cache
         self.lookahead = lookahead
+        self._on_activate = on_activate  # e.g. wake the playback loop: the screen may change
         self._lock = threading.RLock()
         self._active: Known | None = None
         self._pending: Known | None = None
@@ -102,7 +108,9 @@ class Library:
             self._store.save(pending.body, pending.etag)
             self._active, self._pending = pending, None
             log.info("manifest %s is active", pending.manifest.version)
-            return True
+        if self._on_activate is not None:
+            self._on_activate()
+        return True
 
     def mark_unavailable(self, sha: str) -> None:
         """The server will not give us this asset (404, bad bytes, no room)."""
@@ -113,15 +121,13 @@ class Library:
         with self._lock:
             self._unavailable.discard(sha)
 
-    def protected(self) -> set[str]:
-        """Assets the cache must not evict: those of the active and pending manifests."""
+    def protected(self, now: datetime) -> set[str]:
+        """Assets the cache must not evict: those the active and pending manifests still show
+        from `now` on. A poster of this morning's segment is in today's manifest all day, but
+        nothing needs it any more; it may make room for this afternoon's."""
         with self._lock:
-            return {
-                sha
-                for known in (self._active, self._pending)
-                if known
-                for sha in known.manifest.assets
-            }
+            manifests = [k.manifest for k in (self._active, self._pending) if k]
+        return {sha for m in manifests for _, sha in upcoming_assets(m, now)}
 
     def wanted(self, now: datetime) -> list[AssetRef]:
         """Assets still to come and not cached, soonest first (pending and active manifests)."""

@@ -36,6 +36,9 @@ EXIT_RESTART = 75  # the `restart` command: exit so the service manager starts u
 DEFAULT_POLL_S = 30.0
 PLAYS_BATCH = 1000
 STATUS_ERRORS = 10
+# The server keeps only a screen's latest status, written every few seconds: an error sent
+# once could be overwritten before anyone saw it. Each stays in the status this long.
+ERROR_HOLD_S = 300.0
 _SCREENSHOT_WAIT_S = 0.25
 _EVENT_INDEX = re.compile(r"^events\[(\d+)\]")
 
@@ -83,6 +86,7 @@ class Network:
         self._commands: OrderedDict[int, Command] = OrderedDict()
         self._done: OrderedDict[int, None] = OrderedDict()  # ids executed (and acked)
         self._unacked: OrderedDict[int, tuple[bool, str]] = OrderedDict()
+        self._carried: dict[int, float] = {}  # error row ▸ when a poll first delivered it
 
     # -- the scheduler ------------------------------------------------------------------
 
@@ -178,12 +182,18 @@ class Network:
             return
         except (PlayerError, OSError) as exc:
             retry_after = exc.retry_after if isinstance(exc, ServerRefused) else None
-            self._poll_due = now + self._backoff.next_delay(retry_after)
-            log.info("poll failed (%s); again in %.0f s", exc, self._poll_due - now)
+            # Never slower than the poll interval (a Retry-After aside): a player back from
+            # an outage must see a publish in time for its effective instant, and polling at
+            # the usual pace costs the server no more than a normal day does.
+            delay = self._backoff.next_delay(retry_after, cap_s=self.poll_interval_s)
+            self._poll_due = now + delay
+            log.info("poll failed (%s); again in %.1f s", exc, delay)
             return
         self._backoff.reset()
-        self._journal.delete([e.seq for e in pending_errors[:carried]])
+        self._state.server_answered()
+        self._retire_errors([e.seq for e in pending_errors[:carried]], now)
         if reply.body is not None:
+            log.info("new manifest %s", reply.etag)
             try:
                 manifest = self._library.offer(reply.body, reply.etag, self._server_clock.now())
             except ManifestInvalid as exc:
@@ -196,6 +206,16 @@ class Network:
         self._poll_due = now + jittered(self.poll_interval_s, self._rng)
         if self._journal.count("play"):
             self._upload_due = min(self._upload_due, now)
+
+    def _retire_errors(self, delivered: list[int], now: float) -> None:
+        """Drop the errors that polls have delivered for `ERROR_HOLD_S`."""
+        done = []
+        for seq in delivered:
+            first = self._carried.setdefault(seq, now)
+            if now - first >= ERROR_HOLD_S:
+                done.append(seq)
+                del self._carried[seq]
+        self._journal.delete(done)
 
     # -- proof of play --------------------------------------------------------------------
 

@@ -32,6 +32,9 @@ MAX_PLAY = timedelta(hours=24)  # the server refuses longer events; split them
 # A newly activated manifest or a newly cached asset may change the answer before the next
 # scheduled change: look again at least this often (it costs one bisect).
 RECHECK_S = 1.0
+# An undecodable asset stays in the status while it is scheduled: queued again this often
+# (a no-op while the previous report is still waiting to be delivered).
+REMIND_S = 60.0
 
 
 class FrameSource:
@@ -128,11 +131,15 @@ class Playback:
         self._play: _Play | None = None
         self._prepared_for: datetime | None = None
         self._manifest: Manifest | None = None
-        self.undecodable: set[str] = set()
+        self.undecodable: dict[str, str] = {}  # sha ▸ the problem, as reported
+        self._reminded: dict[str, float] = {}
 
     def displayable(self, sha: str) -> bool:
         """Cached, an image, and not known to be undecodable."""
-        if sha in self.undecodable or not self._cache.has(sha):
+        if sha in self.undecodable:
+            self._remind(sha)
+            return False
+        if not self._cache.has(sha):
             return False
         ref = self._manifest.assets.get(sha) if self._manifest else None
         if ref is not None and not ref.media_type.startswith("image/"):
@@ -141,8 +148,15 @@ class Playback:
         return True
 
     def _undecodable(self, sha: str, why: str) -> None:
-        self.undecodable.add(sha)
-        self._report(f"asset {sha[:12]} undecodable: {why}")
+        message = self.undecodable[sha] = f"asset {sha[:12]} undecodable: {why}"
+        self._reminded[sha] = self._clock.clock.monotonic()
+        self._report(message)
+
+    def _remind(self, sha: str) -> None:
+        mono = self._clock.clock.monotonic()
+        if mono - self._reminded.get(sha, mono) >= REMIND_S:
+            self._reminded[sha] = mono
+            self._journal.append_error(self.undecodable[sha])
 
     def step(self) -> float:
         """Bring the screen up to date; return seconds until it should be looked at again
@@ -172,7 +186,9 @@ class Playback:
         self._prepare_next(manifest, slot)
         if slot.end is None:
             return RECHECK_S
-        return max(0.0, min(RECHECK_S, (slot.end - now).total_seconds()))
+        # Measured after the work above (a frame written, the next one decoded), so that the
+        # wake-up lands on the boundary rather than that much after it.
+        return max(0.0, min(RECHECK_S, (slot.end - self._clock.now()).total_seconds()))
 
     def _resolve(self, manifest: Manifest, now: datetime) -> tuple[Slot, Frame]:
         """The slot and its frame, skipping items that turn out undecodable."""

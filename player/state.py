@@ -93,6 +93,10 @@ class SharedState:
         self.on_screen: tuple[str | None, str | None] = (None, None)  # asset, playlist
         self.cache_shortage_bytes = 0
         self.exit_code: int | None = None
+        self.answers = 0  # polls the server answered: the downloads' cue that it is back
+        # Set when what is on screen may have to change before the playback loop's next
+        # planned look (a manifest activated, an asset cached), so it looks at once.
+        self.woken = threading.Event()
         self._screenshot_wanted = False
         self._screenshot: bytes | None = None
 
@@ -123,6 +127,10 @@ class SharedState:
         with self._lock:
             shot, self._screenshot = self._screenshot, None
             return shot
+
+    def server_answered(self) -> None:
+        with self._lock:
+            self.answers += 1
 
     def stop(self, code: int) -> None:
         with self._lock:

@@ -13,7 +13,7 @@ from typing import Any
 
 from player.clock import iso_ms
 from player.manifest import parse_instant
-from player.network import EXIT_RESTART
+from player.network import ERROR_HOLD_S, EXIT_RESTART
 from tests.player.fakes import (
     BLUE,
     DAY0,
@@ -248,7 +248,24 @@ def test_an_undecodable_asset_is_skipped_reported_and_never_blank(
     assert sha(bogus) in rig.agent.playback.undecodable
     statuses = [s for s in server.statuses if s["errors"]]
     assert any("undecodable" in e for s in statuses for e in s["errors"])
-    assert rig.agent.journal.count("error") == 0  # delivered with a poll, then deleted
+    # The server keeps only the latest status: the problem stays in it while it lasts.
+    drive([rig], 600)
+    assert any("undecodable" in e for e in server.statuses[-1]["errors"])
+    assert {c[1] for c in rig.changes() if not c[1].startswith("card:")} == {sha(A)}
+
+
+def test_a_reported_problem_stays_in_the_status_for_a_while_then_leaves(
+    server: FakeServer, make_rig: MakeRig
+) -> None:
+    server.publish(*week())
+    rig = paired(server, make_rig)
+    drive([rig], 5)
+    rig.agent.report("manifest refused: something odd")
+    drive([rig], ERROR_HOLD_S - 40)
+    assert "manifest refused: something odd" in server.statuses[-1]["errors"]
+    drive([rig], 120)  # the hold runs from the first poll that carried it
+    assert server.statuses[-1]["errors"] == []
+    assert rig.agent.journal.count("error") == 0
 
 
 def test_nothing_displayable_shows_the_idle_card(server: FakeServer, make_rig: MakeRig) -> None:
@@ -365,4 +382,75 @@ def test_the_status_header_fits_even_with_many_errors(
     drive([rig], 5)
     header_errors = server.statuses[-1]["errors"]
     assert 0 < len(header_errors) <= 10
-    assert rig.agent.journal.count("error") == 40 - len(header_errors)
+    assert rig.agent.journal.count("error") == 40  # each stays for a while before it leaves
+
+
+def test_polls_during_an_outage_never_wait_longer_than_the_poll_interval(
+    server: FakeServer, make_rig: MakeRig
+) -> None:
+    server.publish(*week())  # polls every 30 s
+    rig = paired(server, make_rig)
+    drive([rig], 5)
+    server.down = True
+    before = server.calls.count("manifest")
+    drive([rig], 600, only=("network",))
+    # Full jitter below a 30 s ceiling: more polls than at the usual pace, never fewer.
+    assert server.calls.count("manifest") - before >= 20
+    server.down = False
+    polls = server.calls.count("manifest")
+    drive([rig], 30, only=("network",))
+    assert server.calls.count("manifest") > polls  # back within one interval
+
+
+def test_downloads_resume_as_soon_as_a_poll_finds_the_server_back(
+    server: FakeServer, make_rig: MakeRig
+) -> None:
+    server.publish(*week())
+    rig = paired(server, make_rig)
+    server.status = 503  # media refused for a long while: the downloads back off far
+    drive([rig], 600)
+    assert not rig.agent.cache.assets()
+    server.status = None
+    drive([rig], 35)  # one poll interval: that poll's answer wakes the downloads
+    assert rig.agent.cache.assets() >= {sha(A), sha(B)}
+
+
+def test_bad_bytes_are_fetched_again_after_a_growing_delay(
+    server: FakeServer, make_rig: MakeRig
+) -> None:
+    server.publish(*week())
+    server.corrupt = True
+    rig = paired(server, make_rig)
+
+    def asked() -> int:
+        return len([u for u, _ in server.requests if sha(A) in u])
+
+    drive([rig], 1.5)  # the first download comes one second in
+    assert asked() == 1  # refused, and not asked for again at once
+    drive([rig], 2.5)
+    assert asked() == 2  # 1-2 s later
+    drive([rig], 1.5)
+    assert asked() == 2  # then 2-4 s after that
+    server.corrupt = False
+    drive([rig], 5)
+    assert sha(A) in rig.agent.cache.assets()
+
+
+def test_room_made_by_a_past_segment_is_used_at_once(server: FakeServer, make_rig: MakeRig) -> None:
+    morning = DAY0 + timedelta(hours=10)  # T0 is 10:00 in Shanghai; A until 10:00:20
+    body = manifest_body(
+        [
+            segment(DAY0, morning + 20 * S, "morning", [(A, 10_000)]),
+            segment(morning + 20 * S, DAY0 + DAY, "afternoon", [(B, 5_000), (C, 5_000)]),
+        ],
+        [A, B, C],
+    )
+    server.publish(body, [A, B, C])
+    rig = paired(server, make_rig, cache_quota_bytes=len(A) + len(B) + 10)
+    drive([rig], 5)
+    assert rig.agent.cache.assets() == {sha(A), sha(B)}  # C does not fit while A is needed
+    assert rig.agent.state.cache_shortage_bytes == len(C)
+    drive([rig], 20)  # A's segment is over: it makes room for C, long before 5 minutes
+    assert rig.agent.cache.assets() == {sha(B), sha(C)}
+    assert rig.agent.state.cache_shortage_bytes == 0
+    assert {c[1] for c in rig.changes()[-2:]} <= {sha(B), sha(C)}

@@ -42,7 +42,7 @@ def parts(tmp_path: Path) -> tuple[Library, Cache, ByteSource]:
 def fetch(cache: Cache, source: ByteSource, library: Library, *media: bytes) -> None:
     for data in media:
         ref = next(r for r in library.wanted(T0) if r.sha256 == sha(data))
-        cache.fetch(ref, source, library.protected())
+        cache.fetch(ref, source, library.protected(T0))
 
 
 def v1() -> dict[str, Any]:
@@ -79,7 +79,9 @@ def test_a_new_manifest_waits_for_the_assets_of_its_first_hours(
     assert library.active is not None and library.active.version == "v1"
     assert library.known_etag() == '"v2"'  # no need to download the body again
     assert [r.sha256 for r in library.wanted(T0)] == [sha(B), sha(C), sha(D)]  # soonest first
-    assert library.protected() == {sha(A), sha(B), sha(C), sha(D)}
+    assert library.protected(T0) == {sha(A), sha(B), sha(C), sha(D)}
+    # Past B's segment, only what is still to come is kept from eviction.
+    assert library.protected(T0 + timedelta(hours=2)) == {sha(A), sha(C), sha(D)}
     fetch(cache, source, library, B)
     assert not library.try_activate(T0)  # C is on screen within 2 h
     fetch(cache, source, library, C)

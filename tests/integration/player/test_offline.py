@@ -1,0 +1,126 @@
+"""With the server gone the players go on playing, change theme day at local midnight, and
+pick up a new publish as soon as the server is back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.integration.conftest import StartServer
+from tests.integration.player.conftest import (
+    SHANGHAI,
+    Change,
+    ContentFor,
+    PlayerProcess,
+    StartPlayer,
+    floor_ms,
+    png,
+    server_now,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+LOCAL = ZoneInfo(SHANGHAI)
+POLL_S = 2
+AGREE = timedelta(milliseconds=100)
+
+
+def test_offline_players_keep_playing_change_day_at_midnight_and_catch_up(
+    start_server: StartServer, start_player: StartPlayer, content_for: ContentFor
+) -> None:
+    server = start_server(
+        settings={
+            "poll_interval_s": POLL_S,
+            "publish_margin_s": 2,
+            "screen_profiles": "320x180",
+            "heartbeat_flush_s": 1,
+        }
+    )
+    # The server's clock runs from 10:00 in Shanghai today, whatever the real hour.
+    real = datetime.now(UTC)
+    morning = datetime.combine(real.astimezone(LOCAL).date(), time(10), LOCAL)
+    server.set_clock(morning - real)
+    today = server_now(server).astimezone(LOCAL).date()
+    tomorrow = today + timedelta(days=1)
+    midnight = datetime.combine(tomorrow, time(0), LOCAL).astimezone(UTC)
+
+    content = content_for(server)
+    red, green, blue, gold, white = (
+        content.image(png(c), f"{i}.png")
+        for i, c in enumerate(
+            [(200, 30, 30), (30, 160, 40), (30, 60, 200), (230, 200, 20), (240, 240, 240)]
+        )
+    )
+    week = content.campaign(
+        "Cybersecurity Week",
+        {"day-1": [(red, 1000), (green, 1000)], "day-2": [(blue, 1000), (gold, 1000)]},
+        [
+            {"playlist": "day-1", "first_date": today, "last_date": today},
+            {"playlist": "day-2", "first_date": tomorrow, "last_date": tomorrow},
+        ],
+    )
+    content.publish(week)
+    token = content.enrolment_token()
+    players = [
+        start_player(server.base_url, name, enrol_token=token, fake_time=True)
+        for name in ("p1", "p2")
+    ]
+
+    def describe() -> str:
+        return "\n".join(p.log() for p in players)
+
+    def day(player: PlayerProcess, playlist: str) -> list[Change]:
+        return [c for c in player.changes() if c.playlist == playlist and not c.is_card]
+
+    # Online: both days' posters cached, today's theme day on screen.
+    def ready(player: PlayerProcess) -> bool:
+        manifest = player.saved_manifest()
+        if manifest is None:
+            return False
+        return set(manifest["assets"]) <= player.cached() and bool(day(player, "day-1"))
+
+    wait_for(lambda: all(ready(p) for p in players), "both players ready", describe=describe)
+
+    # The server goes away; the screens go on rotating today's posters.
+    server.stop()
+    before = [len(day(p, "day-1")) for p in players]
+    wait_for(
+        lambda: all(len(day(p, "day-1")) >= n + 3 for p, n in zip(players, before, strict=True)),
+        "offline players still rotating",
+        describe=describe,
+    )
+
+    # Their clocks reach local midnight (3 s before it, from the server's point of view).
+    shift = midnight - timedelta(seconds=3) - server_now(server)
+    for player in players:
+        player.shift_clock(shift)
+    wait_for(lambda: all(day(p, "day-2") for p in players), "tomorrow's theme day", 20, describe)
+    firsts: list[datetime] = []
+    for player in players:
+        changes = [c for c in player.changes() if not c.is_card]
+        i = next(i for i, c in enumerate(changes) if c.playlist == "day-2")
+        assert changes[i - 1].playlist == "day-1" and changes[i - 1].at < midnight
+        assert midnight <= changes[i].at < midnight + AGREE, changes[i]
+        firsts.append(changes[i].at)
+    assert abs(firsts[0] - firsts[1]) <= AGREE
+
+    # The server comes back, its clock where the players' are: tomorrow. A new publish
+    # (a short notice over the theme day) reaches both before its effective instant.
+    server.set_clock(morning - real + shift)
+    server.start()
+    notice = content.campaign(
+        "Notice",
+        {"notice": [(white, 1000)]},
+        [{"playlist": "notice", "priority": 10}],
+    )
+    # One poll interval and the 2 s margin from now (manifests write whole milliseconds).
+    effective = floor_ms(content.publish(notice))
+    wait_for(
+        lambda: all(day(p, "notice") for p in players), "the new publish on screen", 30, describe
+    )
+    for player in players:
+        notice_on = day(player, "notice")[0]
+        assert effective <= notice_on.at < effective + AGREE, (notice_on, effective)
+        assert not [c for c in player.changes() if c.at > midnight and c.playlist == "day-1"]
