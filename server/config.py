@@ -82,6 +82,13 @@ class Settings(BaseModel):
         description="Player requests one process serves at once; more get 503 with "
         "Retry-After (0: no limit).",
     )
+    player_max_queue_ms: int = Field(
+        default=5000,
+        ge=0,
+        le=600_000,
+        description="A player request that waited longer than this in front of the app (per "
+        "the X-Request-Start header a proxy sets) gets 503 with Retry-After (0: off).",
+    )
     screenshot_max_bytes: int = Field(
         default=2 * 1024 * 1024, gt=0, description="Largest screenshot a player may upload."
     )

@@ -37,7 +37,8 @@ def _setup(state: BlueprintSetupState) -> None:
 def _admit() -> None:
     # Shed before anything costs: no token check, no body parsing, no database.
     rt = runtime.player_runtime()
-    g.player_slot = rt.gate.enter()
+    started = request.headers.get("X-Request-Start")
+    g.player_slot = rt.gate.enter(started, clock.now() if started else None)
     g.player_runtime = rt
 
 

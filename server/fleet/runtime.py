@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
 from flask import Flask, Request, Response, current_app
@@ -27,21 +28,35 @@ EXTENSION_KEY: Final = "signage.player"
 class Gate:
     """At most `limit` player requests at once in this process; the next one is refused
     at once (503 + Retry-After), never queued: a player that is told to come back later
-    keeps playing what it has, a hung request ties up a worker for nothing."""
+    keeps playing what it has, a hung request ties up a worker for nothing.
 
-    def __init__(self, limit: int, retry_after_s: int) -> None:
+    Requests that already waited too long in front of the app (a proxy's X-Request-Start
+    says when it passed them on; gunicorn queues them while its threads are busy) are
+    refused the same way: their player has likely given up, and answering them late only
+    makes the queue longer.
+    """
+
+    def __init__(self, limit: int, retry_after_s: int, max_queue_ms: int = 0) -> None:
         self.limit = limit
         self.retry_after_s = max(1, retry_after_s)
+        self.max_queue_ms = max_queue_ms
         self._slots = threading.BoundedSemaphore(limit) if limit > 0 else None
 
-    def enter(self) -> bool:
+    def _busy(self, why: str) -> ServiceUnavailable:
+        # Spread the retries over a poll interval so the shed load does not return at once.
+        wait = 1 + secrets.randbelow(self.retry_after_s)
+        return ServiceUnavailable(f"the server is busy ({why}); try again shortly", wait)
+
+    def enter(self, request_start: str | None = None, now: datetime | None = None) -> bool:
         """Take a slot (True) or raise ServiceUnavailable; False when there is no limit."""
+        if request_start and self.max_queue_ms and now is not None:
+            waited = queued_ms(request_start, now)
+            if waited is not None and waited > self.max_queue_ms:
+                raise self._busy(f"queued {waited:.0f} ms")
         if self._slots is None:
             return False
         if not self._slots.acquire(blocking=False):
-            # Spread the retries over a poll interval so the shed load does not return at once.
-            wait = 1 + secrets.randbelow(self.retry_after_s)
-            raise ServiceUnavailable("the server is busy; try again shortly", retry_after=wait)
+            raise self._busy("too many requests at once")
         return True
 
     def leave(self) -> None:
@@ -68,6 +83,19 @@ class _NoSessionFor(SessionInterface):
             self.inner.save_session(app, session, response)
 
 
+def queued_ms(header: str, now: datetime) -> float | None:
+    """How long ago a proxy's `X-Request-Start` (`t=1690000000.123` in seconds as nginx's
+    `${msec}` writes it, or integer milli- or microseconds) was, or None if unreadable."""
+    value = header.strip().removeprefix("t=")
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    if "." not in value:
+        number /= 1e6 if number > 1e15 else 1e3 if number > 1e12 else 1
+    return (now.timestamp() - number) * 1000
+
+
 @dataclass
 class PlayerRuntime:
     devices: DeviceLookup
@@ -92,7 +120,9 @@ def init_app(app: Flask, prefix: str) -> PlayerRuntime:
         heartbeats=heartbeats,
         manifests=ManifestCache(),
         profiles=parse_profiles(settings.screen_profiles),
-        gate=Gate(settings.player_concurrency, settings.poll_interval_s),
+        gate=Gate(
+            settings.player_concurrency, settings.poll_interval_s, settings.player_max_queue_ms
+        ),
     )
     app.extensions[EXTENSION_KEY] = runtime
     return runtime

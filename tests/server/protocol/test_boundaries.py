@@ -65,3 +65,25 @@ def test_openapi_lists_the_player_protocol(app: Flask, client: FlaskClient) -> N
     for path in ("/player/hello", "/player/manifest", "/player/plays", "/pairings/claim"):
         assert path in doc["paths"], path
     assert doc["paths"]["/player/manifest"]["get"]["description"] == "Access: device."
+
+
+def test_requests_that_queued_too_long_in_front_are_shed(
+    client: FlaskClient,
+    world,  # type: ignore[no-untyped-def]
+    clock,  # type: ignore[no-untyped-def]
+) -> None:
+    token, _ = pair(client, world["operator"].headers, world.school.id)
+    now = clock.now().timestamp()
+    for header, status in (
+        (f"t={now - 6:.3f}", 503),  # nginx ${msec}: seconds with milliseconds
+        (f"t={int((now - 6) * 1000)}", 503),  # integer milliseconds
+        (f"t={int((now - 6) * 1_000_000)}", 503),  # integer microseconds
+        (f"t={now - 1:.3f}", 200),
+        ("t=yesterday", 200),  # unreadable: ignored
+    ):
+        r = client.get(
+            "/api/v1/player/manifest", headers=device(token, **{"X-Request-Start": header})
+        )
+        assert r.status_code == status, header
+        if status == 503:
+            assert "queued" in r.json["detail"] and int(r.headers["Retry-After"]) >= 1
