@@ -43,6 +43,7 @@ class MeOut(BaseModel):
     body=LoginIn,
     response=MeOut,
     status=201,
+    extra_responses={401: "Wrong email or password"},
 )
 def login(body: LoginIn) -> MeOut:
     db = get_session()

@@ -208,6 +208,7 @@ COMMON_ERRORS = {
     400: "Malformed request",
     404: "Not found (or outside your organisations)",
     405: "Method not allowed",
+    409: "Conflicts with the current state (a name in use, an object still referenced)",
     413: "Request too large",
     422: "Invalid input; `errors` names each field",
     503: "Overloaded or the database is unavailable; see Retry-After",

@@ -171,7 +171,7 @@ def _org_id(raw: str | None) -> int | None:
     response=UploadedAsset,
     status=201,
     raw_body="multipart/form-data",
-    extra_responses=MEDIA_ERRORS,
+    extra_responses={**MEDIA_ERRORS, 200: "The organisation already has these bytes: that asset"},
 )
 def upload() -> Response:
     db, actor = get_session(), current_actor()
@@ -201,7 +201,10 @@ def upload() -> Response:
     body=SloganIn,
     response=UploadedAsset,
     status=201,
-    extra_responses={422: "Invalid style, characters the font lacks, or text that cannot fit"},
+    extra_responses={
+        200: "The organisation already has this slogan: that asset",
+        422: "Invalid style, characters the font lacks, or text that cannot fit",
+    },
 )
 def create_slogan(body: SloganIn) -> Response:
     db, actor = get_session(), current_actor()
