@@ -14,6 +14,7 @@ from typing import Final
 from flask import Flask, Request, Response, current_app
 from flask.sessions import SessionInterface, SessionMixin
 
+from server.clock import Clock, get_clock
 from server.config import Settings
 from server.db import get_db
 from server.errors import ServiceUnavailable
@@ -21,6 +22,8 @@ from server.fleet.heartbeats import Heartbeats
 from server.fleet.tokens import DeviceLookup
 from server.manifests.cache import ManifestCache
 from server.media.profiles import Profile, parse_profiles
+from server.media.store import MediaStore
+from server.storage import get_store
 
 EXTENSION_KEY: Final = "signage.player"
 
@@ -98,6 +101,9 @@ def queued_ms(header: str, now: datetime) -> float | None:
 
 @dataclass
 class PlayerRuntime:
+    settings: Settings
+    clock: Clock
+    store: MediaStore
     devices: DeviceLookup
     heartbeats: Heartbeats
     manifests: ManifestCache
@@ -116,6 +122,9 @@ def init_app(app: Flask, prefix: str) -> PlayerRuntime:
         thread=lambda: settings.heartbeat_thread and not app.testing,
     )
     runtime = PlayerRuntime(
+        settings=settings,
+        clock=get_clock(app),
+        store=get_store(app),
         devices=DeviceLookup(get_db(app).engine),
         heartbeats=heartbeats,
         manifests=ManifestCache(),

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from server.campaigns.published import screen_facts
 from server.config import Settings
+from server.errors import Unauthorized
 from server.fleet.commands import pending_commands
 from server.fleet.tokens import DeviceScreen
 from server.manifests.cache import ManifestCache
@@ -58,8 +59,6 @@ def answer_poll(
     session = sessions()
     screen = session.get(Screen, device.id)
     if screen is None:  # deleted between the token check and now
-        from server.errors import Unauthorized
-
         raise Unauthorized("this screen was deleted; pair again")
     facts = replace(screen_facts(session, screen, content), timezone=fp.timezone)
     key = (
