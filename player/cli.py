@@ -22,6 +22,7 @@ from player.agent import Settings, build_agent
 from player.clock import Clock, FileOffsetClock, SkewedClock, SystemClock
 from player.display import DISPLAY_KINDS, DisplayKind
 from player.errors import ConfigError, PlayerError
+from player.files import lock_directory
 from player.state import valid_hardware_id
 
 EXIT_USAGE = 2
@@ -285,6 +286,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"signage-player: error: cannot use data dir: {exc}", file=sys.stderr)
         return EXIT_USAGE
     log = logging.getLogger("player")
+    try:
+        # Two players on one data directory would download into the same files.
+        lock_directory(settings.data_dir)
+    except BlockingIOError:
+        log.error("another player is running on %s", settings.data_dir)
+        print(f"signage-player: error: another player uses {settings.data_dir}", file=sys.stderr)
+        return 1
     clock = clock_from(args)
     try:
         agent = build_agent(settings, clock)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
@@ -59,3 +60,19 @@ def remove_temp_files(directory: Path) -> int:
             entry.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+LOCK_NAME = ".lock"
+
+
+def lock_directory(directory: Path) -> int:
+    """Hold `directory` for this process (an open descriptor, released when the process ends,
+    however it ends); `BlockingIOError` if another process holds it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd

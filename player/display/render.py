@@ -48,7 +48,7 @@ def decode_asset(path: Path, size: tuple[int, int], fit: Fit) -> Image.Image:
             with Image.open(path) as image:
                 if image.width * image.height > MAX_PIXELS:
                     too_big = f"{image.width}x{image.height} pixels is too large"
-                    raise AssetUndecodable(f"{path.name}: {too_big}")
+                    raise AssetUndecodable(too_big)
                 if image.format == "JPEG":
                     # Let libjpeg decode at a reduced scale when the screen is much smaller.
                     image.draft("RGB", (size[0] * 2, size[1] * 2))
@@ -64,7 +64,8 @@ def decode_asset(path: Path, size: tuple[int, int], fit: Fit) -> Image.Image:
         Image.DecompressionBombWarning,
         Image.DecompressionBombError,
     ) as exc:
-        raise AssetUndecodable(f"{path.name}: {exc}") from exc
+        # The caller names the asset; the reason alone keeps the status line short.
+        raise AssetUndecodable(str(exc) or type(exc).__name__) from exc
 
 
 def blend(before: Image.Image, after: Image.Image, progress: float) -> Image.Image:

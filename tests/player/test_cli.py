@@ -14,6 +14,7 @@ import pytest
 
 from player.cli import clock_from, default_display, parse_args, settings_from
 from player.clock import FileOffsetClock, SkewedClock, SystemClock
+from player.files import lock_directory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -193,3 +194,25 @@ def test_a_real_player_process_shows_the_pairing_card_then_stops_on_sigterm(
     assert log.read_text().split("\t")[1] == "card:pairing"
     assert (data / "frames" / "current.png").exists()
     assert (data / "logs" / "player.log").read_text().count("stopped with exit code 0") == 1
+
+
+def test_a_second_player_on_the_same_data_dir_refuses_to_start(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    fd = lock_directory(data)  # as a running player holds it
+    try:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env.pop("DISPLAY", None)
+        result = subprocess.run(
+            [sys.executable, "-m", "player.cli", "--server", "http://127.0.0.1:9"]
+            + ["--data-dir", str(data), "--display", "headless", "--hardware-id", "x"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(fd)
+    assert result.returncode == 1
+    assert "another player uses" in result.stderr
+    assert not (data / "changes.log").exists()  # it showed nothing, touched nothing

@@ -134,6 +134,7 @@ class PlayerProcess:
         return self.data_dir / "fake-time-ms"
 
     def start(self) -> PlayerProcess:
+        assert not self.alive(), "this player is running already"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - our own command line
@@ -430,23 +431,53 @@ class Content:
         body: dict[str, Any] = r.json()
         return body
 
-    def delivered_sha(self, asset_id: int, profile: str, fit: str = "contain") -> str | None:
-        """The SHA-256 of what screens of `profile` download for an asset (its variant)."""
-        from sqlalchemy import select
+    def deliver(self, asset_id: int, screen: tuple[int, int], fit: str = "contain") -> str:
+        """The SHA-256 of what a screen of that size downloads for an asset (rendered now,
+        as the first poll would)."""
+        from server.delivery import deliver
+        from server.media.profiles import parse_profiles
+        from server.models import Asset
 
-        from server.models import Asset, Variant
-
+        settings = self.server.settings()
         with self.server.session() as session:
             asset = session.get(Asset, asset_id)
             assert asset is not None
-            variant = session.scalar(
-                select(Variant.sha256).where(
-                    Variant.source_sha256 == asset.sha256,
-                    Variant.profile == profile,
-                    Variant.fit == fit,
+            delivered = deliver(
+                session,
+                self.server.store(),
+                asset,
+                *screen,
+                fit,
+                profiles=parse_profiles(settings.screen_profiles),
+                now=self.now(),
+            )
+            return delivered.sha256
+
+    def damaged_rendering(self, asset_id: int, profile: str, data: bytes) -> str:
+        """Make `data` the asset's rendering for `profile` (as a faulty renderer or a bad
+        disk might have left it): the server serves it as the poster; its SHA-256."""
+        from server.models import Asset, Variant
+
+        sha = self.server.store().put_bytes(data)
+        width, height = (int(v) for v in profile.split("x"))
+        with self.server.session() as session:
+            asset = session.get(Asset, asset_id)
+            assert asset is not None
+            session.add(
+                Variant(
+                    source_sha256=asset.sha256,
+                    profile=profile,
+                    fit="contain",
+                    background="#000000",
+                    sha256=sha,
+                    media_type="image/png",
+                    size=len(data),
+                    width=width,
+                    height=height,
+                    created_at=self.now(),
                 )
             )
-            return str(variant) if variant else None
+        return str(sha)
 
 
 ContentFor = Callable[[ServerProcess], Content]
