@@ -223,6 +223,10 @@ def build_agent(settings: Settings, clock: Clock, rng: random.Random | None = No
     estimator = OffsetEstimator()
     api = ServerClient(settings.server, clock=clock, estimator=estimator)
     display = open_display(
-        settings.display, settings.size, data_dir=settings.data_dir, sleep=clock.sleep
+        settings.display,
+        settings.size,
+        data_dir=settings.data_dir,
+        sleep=clock.sleep,
+        offset=lambda: estimator.offset,
     )
     return Agent(settings, clock=clock, api=api, display=display, estimator=estimator, rng=rng)

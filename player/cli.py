@@ -23,6 +23,7 @@ from player.clock import Clock, FileOffsetClock, SkewedClock, SystemClock
 from player.display import DISPLAY_KINDS, DisplayKind
 from player.errors import ConfigError, PlayerError
 from player.files import lock_directory
+from player.memory import tune_malloc
 from player.state import valid_hardware_id
 
 EXIT_USAGE = 2
@@ -278,6 +279,7 @@ def configure_logging(data_dir: Path, level: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    tune_malloc()
     args = parse_args(argv, os.environ)
     settings = settings_from(args)
     try:

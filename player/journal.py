@@ -73,6 +73,9 @@ class Journal:
             # last second of plays, which is cheaper than an fsync per event on an SD card.
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=5000")
+            # A queue of small rows read from the front: 256 KiB of page cache is plenty
+            # (SQLite's default is 2 MB, on a device that counts its megabytes).
+            db.execute("PRAGMA cache_size=-256")
             db.executescript(_SCHEMA)
         except sqlite3.DatabaseError:
             db.close()

@@ -48,7 +48,7 @@ class FrameSource:
         server: str,
         name: str | None = None,
         font_path: str | None = None,
-        keep: int = 3,
+        keep: int = 2,  # the frame on screen and the next one: 6 MB each at full HD
     ) -> None:
         self._cache = cache
         self.size = size

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -62,12 +62,15 @@ def open_display(
     data_dir: Path,
     sleep: Callable[[float], None],
     crossfade_ms: int = 600,
+    offset: Callable[[], timedelta] | None = None,
 ) -> Display:
     """Open the backend for `kind`; `size` None means the screen's own size (1920×1080 headless)."""
     if kind == "headless":
         from player.display.headless import HeadlessDisplay
 
-        return HeadlessDisplay(size or (1920, 1080), data_dir)
+        if offset is None:
+            return HeadlessDisplay(size or (1920, 1080), data_dir)
+        return HeadlessDisplay(size or (1920, 1080), data_dir, offset)
     if kind in ("window", "fullscreen"):
         from player.display.pygame_backend import PygameDisplay
 

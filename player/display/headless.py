@@ -2,29 +2,40 @@
 
 `data_dir/frames/current.png` is replaced atomically; `data_dir/changes.log` gets
 `<corrected time, ISO with ms>\t<asset sha256 or card name>\t<playlist or ->\t<transition>`
-per change. Integration tests compare these logs between players.
+`\t<clock offset ms>` per change, the offset being the correction applied to the local
+clock (corrected − local). Integration tests compare these logs between players.
 """
 
 from __future__ import annotations
 
-import io
 import os
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from PIL import Image
 
 from player.clock import iso_ms
 from player.display import Frame
-from player.files import atomic_write_bytes
+from player.files import atomic_write_with
 from player.manifest import Transition
 
 LOG_MAX_BYTES = 5 * 1024 * 1024
 
 
+def _no_offset() -> timedelta:
+    return timedelta(0)
+
+
 class HeadlessDisplay:
-    def __init__(self, size: tuple[int, int], data_dir: Path) -> None:
+    def __init__(
+        self,
+        size: tuple[int, int],
+        data_dir: Path,
+        offset: Callable[[], timedelta] = _no_offset,
+    ) -> None:
         self.size = size
+        self._offset = offset
         self.frame_path = data_dir / "frames" / "current.png"
         self.log_path = data_dir / "changes.log"
         self.frame_path.parent.mkdir(parents=True, exist_ok=True)
@@ -34,11 +45,12 @@ class HeadlessDisplay:
         pass
 
     def show(self, frame: Frame, transition: Transition, at: datetime) -> None:
-        buffer = io.BytesIO()
-        frame.image.save(buffer, "PNG", compress_level=1)
-        atomic_write_bytes(self.frame_path, buffer.getvalue())
+        # Encoded straight into the file: the PNG of a full-HD frame is megabytes.
+        atomic_write_with(self.frame_path, lambda f: frame.image.save(f, "PNG", compress_level=1))
         self._current = frame.image
-        self._log(f"{iso_ms(at)}\t{frame.name}\t{frame.playlist or '-'}\t{transition}\n")
+        offset_ms = round(self._offset() / timedelta(milliseconds=1))
+        name, playlist = frame.name, frame.playlist or "-"
+        self._log(f"{iso_ms(at)}\t{name}\t{playlist}\t{transition}\t{offset_ms:+d}\n")
 
     def _log(self, line: str) -> None:
         try:

@@ -282,7 +282,7 @@ class Rig:
             ),
             clock=self.clock,
             api=server,
-            display=HeadlessDisplay(size, data_dir),
+            display=HeadlessDisplay(size, data_dir, lambda: self.estimator.offset),
             estimator=self.estimator,
             rng=random.Random(seed),
         )
@@ -292,7 +292,8 @@ class Rig:
         return {"playback": a.playback.step, "network": a.network.step, "fetcher": a.fetcher.step}
 
     def changes(self) -> list[list[str]]:
-        """The change log: [corrected ISO time, asset sha or card, playlist, transition]."""
+        """The change log: [corrected ISO time, asset sha or card, playlist, transition,
+        clock offset ms]."""
         path = self.data_dir / "changes.log"
         if not path.exists():
             return []

@@ -62,8 +62,8 @@ def test_headless_writes_the_frame_and_a_change_log(tmp_path: Path) -> None:
     with Image.open(tmp_path / "frames" / "current.png") as png:
         assert png.size == SIZE and png.convert("RGB").getpixel((1, 1)) == BLUE
     assert (tmp_path / "changes.log").read_text().splitlines() == [
-        f"2022-09-05T02:00:00.250Z\t{'f' * 64}\tweek\tcut",
-        "2022-09-05T02:00:05.250Z\tcard:idle\t-\tcrossfade",
+        f"2022-09-05T02:00:00.250Z\t{'f' * 64}\tweek\tcut\t+0",
+        "2022-09-05T02:00:05.250Z\tcard:idle\t-\tcrossfade\t+0",
     ]
     assert [p.name for p in (tmp_path / "frames").iterdir()] == ["current.png"]
 
@@ -128,3 +128,9 @@ def test_pygame_fullscreen_takes_the_screen_size(tmp_path: Path, sdl_dummy: None
         assert shown.pump()  # closing events are ignored in fullscreen anyway
     finally:
         shown.close()
+
+
+def test_headless_logs_the_clock_offset_in_use(tmp_path: Path) -> None:
+    display = HeadlessDisplay(SIZE, tmp_path, offset=lambda: timedelta(milliseconds=-3002.4))
+    display.show(frame(RED, "f" * 64), "cut", T)
+    assert (tmp_path / "changes.log").read_text().endswith("\tcut\t-3002\n")

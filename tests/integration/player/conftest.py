@@ -88,27 +88,76 @@ def noise_png(seed: int, size: tuple[int, int]) -> bytes:
 
 @dataclass(frozen=True)
 class Change:
-    """One line of a headless player's `changes.log`."""
+    """One line of a headless player's `changes.log`: the corrected instant of the change,
+    what came on screen, and the correction (server − local clock) the player applied."""
 
     at: datetime
     name: str
     playlist: str | None
     transition: str
+    offset: timedelta
 
     @property
     def is_card(self) -> bool:
         return self.name.startswith("card:")
+
+    @property
+    def local(self) -> datetime:
+        """The player's own (uncorrected) clock at the change."""
+        return self.at - self.offset
+
+
+def parse_instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def parse_changes(text: str) -> list[Change]:
     changes = []
     for line in text.splitlines():
         parts = line.split("\t")
-        if len(parts) != 4:
+        if len(parts) != 5 or not line.endswith(parts[4]):
             continue  # a line being written right now
-        at = datetime.fromisoformat(parts[0].replace("Z", "+00:00"))
-        changes.append(Change(at, parts[1], None if parts[2] == "-" else parts[2], parts[3]))
+        at, name, playlist, transition, offset = parts
+        changes.append(
+            Change(
+                parse_instant(at),
+                name,
+                None if playlist == "-" else playlist,
+                transition,
+                timedelta(milliseconds=int(offset)),
+            )
+        )
     return changes
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def ms(instant: datetime) -> int:
+    return (instant - EPOCH) // timedelta(milliseconds=1)
+
+
+def slot_at(manifest: Mapping[str, Any], at: datetime) -> tuple[str | None, datetime]:
+    """What the protocol puts on screen at `at`, every asset being at hand, and since when:
+    (asset or None for the idle card, start of its span)."""
+    t = ms(at)
+    segments = manifest["segments"]
+    segment = next(
+        (s for s in segments if ms(parse_instant(s["start"])) <= t < ms(parse_instant(s["end"]))),
+        segments[-1],
+    )
+    start = ms(parse_instant(segment["start"]))
+    items = segment["items"]
+    if not items:
+        return None, EPOCH + timedelta(milliseconds=start)
+    cycle = sum(i["duration_ms"] for i in items)
+    pos = (t - ms(parse_instant(segment["anchor"]))) % cycle
+    for item in items:
+        if pos < item["duration_ms"]:
+            begin = max(t - pos, start)
+            return str(item["asset"]), EPOCH + timedelta(milliseconds=begin)
+        pos -= item["duration_ms"]
+    raise AssertionError("unreachable: pos < cycle")
 
 
 @dataclass

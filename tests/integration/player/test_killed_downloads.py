@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -17,6 +15,7 @@ from tests.integration.player.conftest import (
     PlayerProcess,
     StartPlayer,
     noise_png,
+    slot_at,
     wait_for,
 )
 from tests.integration.player.proxy import Proxy
@@ -26,7 +25,6 @@ PROFILE = (1920, 1080)  # the server's only profile: noise comes out as ~1.7 MB 
 SCREEN = (640, 360)
 KILLS = 20
 RATE = 2 * 1024 * 1024  # bytes a second through the proxy: a few seconds for everything
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def server_bytes(server: ServerProcess, sha: str) -> bytes:
@@ -53,32 +51,6 @@ def check_cache(player: PlayerProcess, server: ServerProcess) -> tuple[int, int]
         else:
             raise AssertionError(f"unexpected file in the cache: {name}")
     return complete, partial
-
-
-def ms(instant: datetime) -> int:
-    return (instant - EPOCH) // timedelta(milliseconds=1)
-
-
-def expected_asset(manifest: dict[str, Any], at: datetime) -> str | None:
-    """What the protocol says is on screen at `at` (every asset being at hand)."""
-    t = ms(at)
-
-    def instant(text: str) -> int:
-        return ms(datetime.fromisoformat(text.replace("Z", "+00:00")))
-
-    segments = manifest["segments"]
-    segment = next(
-        (s for s in segments if instant(s["start"]) <= t < instant(s["end"])), segments[-1]
-    )
-    items = segment["items"]
-    if not items:
-        return None
-    pos = (t - instant(segment["anchor"])) % sum(i["duration_ms"] for i in items)
-    for item in items:
-        if pos < item["duration_ms"]:
-            return str(item["asset"])
-        pos -= item["duration_ms"]
-    raise AssertionError("unreachable")
 
 
 def test_killed_twenty_times_mid_download_the_cache_stays_true(
@@ -148,4 +120,4 @@ def test_killed_twenty_times_mid_download_the_cache_stays_true(
     restarted = player.changes()[seen:]
     assert not restarted[0].is_card  # the first frame already comes from the cache
     for change in restarted:
-        assert change.name == expected_asset(manifest, change.at), change
+        assert change.name == slot_at(manifest, change.at)[0], change
