@@ -186,13 +186,22 @@ def token_create(ctx: click.Context, email: str, name: str, days: int | None) ->
     help="Port to listen on.",
 )
 @click.option("--no-serve", is_flag=True, help="Set up the demo data and exit.")
+@click.option("--no-player", is_flag=True, help="Do not start the demo's screen player.")
 @click.pass_context
 @friendly
-def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
-    """Set up a demo (organisations, an admin) in the instance folder and run the server."""
+def demo(ctx: click.Context, host: str, port: int, no_serve: bool, no_player: bool) -> None:
+    """Set up the demo (organisations, screens, the Cybersecurity Week campaign moved onto
+    this week) in the instance folder, then run the server and a player beside it."""
     from server.demo import run_demo
 
-    run_demo(settings_from(ctx), host=host, port=port, serve=not no_serve, echo=click.echo)
+    run_demo(
+        settings_from(ctx),
+        host=host,
+        port=port,
+        serve=not no_serve,
+        player=not no_player,
+        echo=click.echo,
+    )
 
 
 # Command groups that live with their domain.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -134,13 +135,17 @@ def seed_campaign(database: Database, settings: Settings, now: datetime) -> list
     if not CAMPAIGN_FILE.is_file():
         return [f"no demo campaign at {CAMPAIGN_FILE}: skipped"]
     start = week_start(now.astimezone(CAMPAIGN_TZ).date())
+    # A publish is announced a poll interval ahead so that playing screens switch together.
+    # The demo publishes before its player exists, so one second ahead is enough, and the
+    # demo screen shows today's theme from its first poll instead of an idle minute.
+    seeding = settings.model_copy(update={"poll_interval_s": 1, "publish_margin_s": 0})
     with database.session() as session:
         checked = check_campaign(session, CAMPAIGN_FILE, org_name=PROVINCE, start_on=start)
         bound = require_bound(checked, str(CAMPAIGN_FILE))
         return apply_file(
             session,
             make_store(settings),
-            settings,
+            seeding,
             bound,
             now,
             as_email=DEMO_ADMIN,
@@ -149,7 +154,13 @@ def seed_campaign(database: Database, settings: Settings, now: datetime) -> list
 
 
 def run_demo(
-    settings: Settings, *, host: str, port: int, serve: bool, echo: Callable[[str], None]
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    serve: bool,
+    echo: Callable[[str], None],
+    player: bool = True,
 ) -> None:
     engine = make_engine(settings)
     upgrade(engine)
@@ -165,7 +176,20 @@ def run_demo(
     echo(f"Signage Scheduler demo at {url}")
     echo(f"  log in as {DEMO_ADMIN} with password {password}")
     echo(f"  API: {url}/api/v1/openapi.json · data in {settings.instance_path.resolve()}")
-    if serve:
-        from server.app import create_app
+    if not serve:
+        return
+    from server.app import create_app
+    from server.demo_player import start_demo_player
 
-        create_app(settings).run(host=host, port=port, threaded=True, use_reloader=False)
+    app = create_app(settings)
+    # The player starts first and retries with backoff until the server below answers.
+    screen = start_demo_player(settings, url, echo) if player else None
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        if screen is not None:
+            screen.terminate()
+            try:
+                screen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                screen.kill()
