@@ -30,7 +30,7 @@ def issue_token(
         raise NotFound("your user no longer exists")
     row, clear = create_api_token(session, user, name, now, expires_at)
     session.flush()
-    _audit(session, actor, now, "create", row, after={"name": name, "prefix": row.prefix})
+    audit.changed(session, actor, now, "create", row, after={"name": name, "prefix": row.prefix})
     return row, clear
 
 
@@ -47,7 +47,7 @@ def revoke_token(session: Session, actor: Actor, now: datetime, token_id: int) -
     if row.revoked_at is None:
         row.revoked_at = now
         session.flush()
-        _audit(session, actor, now, "revoke", row, before={"name": row.name})
+        audit.changed(session, actor, now, "revoke", row, before={"name": row.name})
     return row
 
 
@@ -65,27 +65,3 @@ def tokens_select(actor: Actor, filters: TokenFilter, now: datetime) -> Select[A
         )
         stmt = stmt.where(usable if filters.active else ~usable)
     return stmt
-
-
-def _audit(
-    session: Session,
-    actor: Actor,
-    now: datetime,
-    action: str,
-    row: ApiToken,
-    *,
-    before: dict[str, object] | None = None,
-    after: dict[str, object] | None = None,
-) -> None:
-    audit.record(
-        session,
-        actor_id=actor.user_id,
-        actor=actor.label,
-        action=action,
-        object_type="api_token",
-        object_id=row.id,
-        organisation_id=None,
-        at=now,
-        before=before,
-        after=after,
-    )

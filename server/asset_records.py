@@ -6,7 +6,6 @@ An organisation's assets are readable in its whole subtree, because content flow
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -45,7 +44,7 @@ def update_asset(
     before = {"title": asset.title}
     asset.title = title
     session.flush()
-    _audit(session, actor, now, "update", asset, before, {"title": asset.title})
+    audit.changed(session, actor, now, "update", asset, before=before, after={"title": asset.title})
     return asset
 
 
@@ -55,7 +54,8 @@ def delete_asset(session: Session, actor: Actor, now: datetime, asset_id: int) -
     used = session.scalar(select(PlaylistItem.playlist_id).where(PlaylistItem.asset_id == asset.id))
     if used is not None:
         raise Conflict(f"asset {asset.id} is used by playlist {used}; remove it there first")
-    _audit(session, actor, now, "delete", asset, {"sha256": asset.sha256, "title": asset.title})
+    before = {"sha256": asset.sha256, "title": asset.title}
+    audit.changed(session, actor, now, "delete", asset, before=before)
     session.delete(asset)
     session.flush()
 
@@ -89,26 +89,3 @@ def assets_select(actor: Actor, filters: AssetFilter) -> Select[Asset]:
             )
         )
     return stmt
-
-
-def _audit(
-    session: Session,
-    actor: Actor,
-    now: datetime,
-    action: str,
-    asset: Asset,
-    before: Mapping[str, object] | None,
-    after: Mapping[str, object] | None = None,
-) -> None:
-    audit.record(
-        session,
-        actor_id=actor.user_id,
-        actor=actor.label,
-        action=action,
-        object_type="asset",
-        object_id=asset.id,
-        organisation_id=asset.organisation_id,
-        at=now,
-        before=dict(before) if before is not None else None,
-        after=dict(after) if after is not None else None,
-    )

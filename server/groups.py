@@ -120,7 +120,7 @@ def create_group(
     )
     session.add(group)
     session.flush()
-    _audit(session, actor, now, "create", group, after=snapshot(group))
+    audit.changed(session, actor, now, "create", group, after=snapshot(group))
     return group
 
 
@@ -149,7 +149,7 @@ def update_group(
         # Screens below this group now count for other groups: targeting changed.
         content_version.bump(session, action="groups", now=now)
     session.flush()
-    _audit(session, actor, now, "update", group, before=before, after=snapshot(group))
+    audit.changed(session, actor, now, "update", group, before=before, after=snapshot(group))
     return group
 
 
@@ -158,7 +158,7 @@ def delete_group(session: Session, actor: Actor, now: datetime, group_id: int) -
     group = get_group(session, actor, group_id, Role.OPERATOR)
     if session.scalar(select(Group.id).where(Group.parent_id == group.id).limit(1)) is not None:
         raise Conflict(f"group {group.id} has sub-groups; move or delete them first")
-    _audit(session, actor, now, "delete", group, before=snapshot(group))
+    audit.changed(session, actor, now, "delete", group, before=snapshot(group))
     session.delete(group)
     session.flush()
 
@@ -188,7 +188,7 @@ def add_screen(
         return False
     session.add(GroupMember(**key))
     session.flush()
-    _audit(session, actor, now, "add_screen", group, after={"screen_id": screen.id})
+    audit.changed(session, actor, now, "add_screen", group, after={"screen_id": screen.id})
     return True
 
 
@@ -203,7 +203,7 @@ def remove_screen(
         return False
     session.delete(member)
     session.flush()
-    _audit(session, actor, now, "remove_screen", group, before={"screen_id": screen.id})
+    audit.changed(session, actor, now, "remove_screen", group, before={"screen_id": screen.id})
     return True
 
 
@@ -242,27 +242,3 @@ def groups_select(actor: Actor, filters: GroupFilter) -> Select[Group]:
     if filters.name:
         stmt = stmt.where(Group.name.contains(filters.name, autoescape=True))
     return stmt
-
-
-def _audit(
-    session: Session,
-    actor: Actor,
-    now: datetime,
-    action: str,
-    group: Group,
-    *,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> None:
-    audit.record(
-        session,
-        actor_id=actor.user_id,
-        actor=actor.label,
-        action=action,
-        object_type="group",
-        object_id=group.id,
-        organisation_id=group.organisation_id,
-        at=now,
-        before=before,
-        after=after,
-    )

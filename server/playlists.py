@@ -180,7 +180,7 @@ def create_playlist(
     if is_default:
         set_default(session, playlist, True, now)
     session.flush()
-    _audit(session, actor, now, "create", playlist, after=snapshot(playlist))
+    audit.changed(session, actor, now, "create", playlist, after=snapshot(playlist))
     return playlist
 
 
@@ -209,7 +209,7 @@ def update_playlist(
         set_default(session, playlist, bool(changes["is_default"]), now)
     playlist.updated_at = now
     session.flush()
-    _audit(session, actor, now, "update", playlist, before=before, after=snapshot(playlist))
+    audit.changed(session, actor, now, "update", playlist, before=before, after=snapshot(playlist))
     return playlist
 
 
@@ -229,7 +229,9 @@ def replace_items(
     if playlist.is_default:
         content_version.bump(session, action="defaults", now=now)
     session.flush()
-    _audit(session, actor, now, "update_items", playlist, before=before, after=snapshot(playlist))
+    audit.changed(
+        session, actor, now, "update_items", playlist, before=before, after=snapshot(playlist)
+    )
     return playlist
 
 
@@ -242,7 +244,7 @@ def delete_playlist(session: Session, actor: Actor, now: datetime, playlist_id: 
         raise Conflict(f"playlist {playlist.id} is scheduled by campaign {used}")
     if playlist.is_default:
         content_version.bump(session, action="defaults", now=now)
-    _audit(session, actor, now, "delete", playlist, before=snapshot(playlist))
+    audit.changed(session, actor, now, "delete", playlist, before=snapshot(playlist))
     session.delete(playlist)
     session.flush()
 
@@ -275,27 +277,3 @@ def playlists_select(actor: Actor, filters: PlaylistFilter) -> Select[Playlist]:
     if filters.name:
         stmt = stmt.where(Playlist.name.contains(filters.name, autoescape=True))
     return stmt
-
-
-def _audit(
-    session: Session,
-    actor: Actor,
-    now: datetime,
-    action: str,
-    playlist: Playlist,
-    *,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> None:
-    audit.record(
-        session,
-        actor_id=actor.user_id,
-        actor=actor.label,
-        action=action,
-        object_type="playlist",
-        object_id=playlist.id,
-        organisation_id=playlist.organisation_id,
-        at=now,
-        before=before,
-        after=after,
-    )

@@ -168,7 +168,7 @@ def create_screen(
     screen.groups = groups
     session.add(screen)
     session.flush()
-    _audit(session, actor, now, "create", screen, after=snapshot(screen))
+    audit.changed(session, actor, now, "create", screen, after=snapshot(screen))
     return screen
 
 
@@ -199,14 +199,14 @@ def update_screen(
         if key in changes:
             setattr(screen, key, changes[key])
     session.flush()
-    _audit(session, actor, now, "update", screen, before=before, after=snapshot(screen))
+    audit.changed(session, actor, now, "update", screen, before=before, after=snapshot(screen))
     return screen
 
 
 def delete_screen(session: Session, actor: Actor, now: datetime, screen_id: int) -> None:
     """Forget a screen; its player's token stops working, its proof of play stays."""
     screen = get_screen(session, actor, screen_id, Role.OPERATOR)
-    _audit(session, actor, now, "delete", screen, before=snapshot(screen))
+    audit.changed(session, actor, now, "delete", screen, before=snapshot(screen))
     session.delete(screen)
     session.flush()
 
@@ -257,27 +257,3 @@ def screens_select(
         seen = Screen.last_seen_at.is_not(None) & (Screen.last_seen_at >= cutoff)
         stmt = stmt.where(seen if filters.online else ~seen)
     return stmt
-
-
-def _audit(
-    session: Session,
-    actor: Actor,
-    now: datetime,
-    action: str,
-    screen: Screen,
-    *,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> None:
-    audit.record(
-        session,
-        actor_id=actor.user_id,
-        actor=actor.label,
-        action=action,
-        object_type="screen",
-        object_id=screen.id,
-        organisation_id=screen.organisation_id,
-        at=now,
-        before=before,
-        after=after,
-    )

@@ -200,7 +200,7 @@ def _record_image(
         record_variant(session, store, stored.sha256, THUMB_PROFILE, THUMB_FIT, thumb, now)
         return Created(existing, False)
     record_variant(session, store, stored.sha256, THUMB_PROFILE, THUMB_FIT, thumb, now)
-    _audit(session, author, now, asset)
+    audit.changed(session, author, now, "create", asset, after=_asset_summary(asset))
     return Created(asset, True)
 
 
@@ -295,7 +295,7 @@ def _record_slogan(
         if winner is None:  # pragma: no cover - a unique violation names an existing row
             raise
         return Created(winner, False)
-    _audit(session, author, now, asset)
+    audit.changed(session, author, now, "create", asset, after=_asset_summary(asset))
     return Created(asset, True)
 
 
@@ -331,15 +331,5 @@ def thumbnail(
     )
 
 
-def _audit(session: Session, author: Author, now: datetime, asset: Asset) -> None:
-    audit.record(
-        session,
-        actor_id=author.user_id,
-        actor=author.label,
-        action="create",
-        object_type="asset",
-        object_id=asset.id,
-        organisation_id=asset.organisation_id,
-        at=now,
-        after={"kind": str(asset.kind), "sha256": asset.sha256, "title": asset.title},
-    )
+def _asset_summary(asset: Asset) -> dict[str, str]:
+    return {"kind": str(asset.kind), "sha256": asset.sha256, "title": asset.title}

@@ -88,7 +88,7 @@ def create_user(
     user = accounts.create_user(session, email, password, org, role, now, name=name)
     session.flush()
     after = {**snapshot(user), "organisation_id": org.id, "role": role.value}
-    _audit(session, actor, now, "create", "user", user.id, org.id, after=after)
+    audit.record(session, actor, now, "create", "user", user.id, org.id, after=after)
     return user
 
 
@@ -121,7 +121,7 @@ def update_user(
         before["password_changed"], after["password_changed"] = False, True  # never the hash
     session.flush()
     org_id = _home_org_id(actor, user)
-    _audit(session, actor, now, "update", "user", user.id, org_id, before=before, after=after)
+    audit.record(session, actor, now, "update", "user", user.id, org_id, before=before, after=after)
     return user
 
 
@@ -131,7 +131,7 @@ def delete_user(session: Session, actor: Actor, now: datetime, user_id: int) -> 
     if user.id == actor.user_id:
         raise Conflict("you cannot delete yourself")
     org_id = _home_org_id(actor, user)
-    _audit(session, actor, now, "delete", "user", user.id, org_id, before=snapshot(user))
+    audit.record(session, actor, now, "delete", "user", user.id, org_id, before=snapshot(user))
     session.delete(user)
     session.flush()
 
@@ -168,7 +168,9 @@ def add_membership(
     membership = Membership(organisation_id=org.id, organisation=org, role=role)
     user.memberships.append(membership)
     session.flush()
-    _audit(session, actor, now, "add_role", "user", user.id, org.id, after={"role": role.value})
+    audit.record(
+        session, actor, now, "add_role", "user", user.id, org.id, after={"role": role.value}
+    )
     return membership
 
 
@@ -183,7 +185,9 @@ def change_membership(
     membership.role = role
     session.flush()
     after = {"role": role.value}
-    _audit(session, actor, now, "change_role", "user", user.id, org.id, before=before, after=after)
+    audit.record(
+        session, actor, now, "change_role", "user", user.id, org.id, before=before, after=after
+    )
     return membership
 
 
@@ -202,7 +206,7 @@ def remove_membership(
     before = {"role": membership.role.value}
     user.memberships.remove(membership)
     session.flush()
-    _audit(session, actor, now, "remove_role", "user", user.id, org.id, before=before)
+    audit.record(session, actor, now, "remove_role", "user", user.id, org.id, before=before)
 
 
 def _home_org_id(actor: Actor, user: User) -> int | None:
@@ -235,29 +239,3 @@ def users_select(actor: Actor, filters: UserFilter) -> Select[User]:
     if filters.active is not None:
         stmt = stmt.where(User.active.is_(filters.active))
     return stmt
-
-
-def _audit(
-    session: Session,
-    actor: Actor,
-    now: datetime,
-    action: str,
-    object_type: str,
-    object_id: int,
-    org_id: int | None,
-    *,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> None:
-    audit.record(
-        session,
-        actor_id=actor.user_id,
-        actor=actor.label,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        organisation_id=org_id,
-        at=now,
-        before=before,
-        after=after,
-    )

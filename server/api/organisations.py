@@ -102,13 +102,12 @@ def create(body: OrganisationIn) -> OrganisationOut:
     org = create_organisation(db, body.name, parent, clock.now())
     audit.record(
         db,
-        actor_id=actor.user_id,
-        actor=actor.label,
-        action="create",
-        object_type="organisation",
-        object_id=org.id,
-        organisation_id=org.id,
-        at=clock.now(),
+        actor,
+        clock.now(),
+        "create",
+        "organisation",
+        org.id,
+        org.id,
         after={"name": org.name, "parent_id": parent.id},
     )
     db.commit()
@@ -137,16 +136,7 @@ def update(org_id: int, body: OrganisationPatch) -> OrganisationOut:
         org.name = body.name
     after = {"name": org.name}
     audit.record(
-        db,
-        actor_id=actor.user_id,
-        actor=actor.label,
-        action="update",
-        object_type="organisation",
-        object_id=org.id,
-        organisation_id=org.id,
-        at=clock.now(),
-        before=before,
-        after=after,
+        db, actor, clock.now(), "update", "organisation", org.id, org.id, before=before, after=after
     )
     db.commit()
     return _out(org)
@@ -168,13 +158,12 @@ def delete(org_id: int) -> None:
         raise Conflict("the root organisation cannot be deleted")
     audit.record(
         db,
-        actor_id=actor.user_id,
-        actor=actor.label,
-        action="delete",
-        object_type="organisation",
-        object_id=org.id,
-        organisation_id=org.parent_id,
-        at=clock.now(),
+        actor,
+        clock.now(),
+        "delete",
+        "organisation",
+        org.id,
+        org.parent_id,
         before={"name": org.name},
     )
     db.delete(org)

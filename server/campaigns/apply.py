@@ -84,13 +84,12 @@ def apply_bound(
     session.flush()
     audit.record(
         session,
-        actor_id=actor_id(actor),
-        actor=actor.label,
-        action="create" if created else "update",
-        object_type="campaign",
-        object_id=campaign.id,
-        organisation_id=org.id,
-        at=now,
+        actor,
+        now,
+        "create" if created else "update",
+        "campaign",
+        campaign.id,
+        org.id,
         after={
             "source": "campaign file",
             "changes": [c.render() for c in changes[:MAX_AUDITED_CHANGES]],
@@ -151,13 +150,12 @@ def _new_asset(
         )
     audit.record(
         session,
-        actor_id=actor_id(actor),
-        actor=actor.label,
-        action="create",
-        object_type="asset",
-        object_id=asset.id,
-        organisation_id=org.id,
-        at=now,
+        actor,
+        now,
+        "create",
+        "asset",
+        asset.id,
+        org.id,
         after={"kind": str(asset.kind), "sha256": asset.sha256, "title": asset.title},
     )
     return asset

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from server import audit
 from server.auth import Actor
 from server.campaigns.snapshot import is_empty_targets, normal_targets
-from server.campaigns.workflow import actor_id, back_to_draft, is_live
+from server.campaigns.workflow import back_to_draft, is_live
 from server.errors import Conflict, FieldError, NotFound, ValidationFailed
 from server.models import (
     Campaign,
@@ -102,22 +102,6 @@ def check_targets(
     return t
 
 
-def _audit(
-    session: Session, actor: Actor, action: str, campaign: Campaign, now: datetime, **kw: Any
-) -> None:
-    audit.record(
-        session,
-        actor_id=actor_id(actor),
-        actor=actor.label,
-        action=action,
-        object_type="campaign",
-        object_id=campaign.id,
-        organisation_id=campaign.organisation_id,
-        at=now,
-        **kw,
-    )
-
-
 def _header(campaign: Campaign) -> dict[str, Any]:
     return {
         "name": campaign.name,
@@ -171,7 +155,7 @@ def create_campaign(
     )
     session.add(campaign)
     session.flush()
-    _audit(session, actor, "create", campaign, now, after=_header(campaign))
+    audit.changed(session, actor, now, "create", campaign, after=_header(campaign))
     return campaign
 
 
@@ -201,7 +185,7 @@ def update_campaign(
     after = _header(campaign)
     if after != before:
         _edited(campaign, now)
-        _audit(session, actor, "update", campaign, now, before=before, after=after)
+        audit.changed(session, actor, now, "update", campaign, before=before, after=after)
     return campaign
 
 
@@ -216,7 +200,7 @@ def delete_campaign(session: Session, actor: Actor, now: datetime, campaign_id: 
         raise Conflict(
             "the campaign is published: archive it first", [FieldError("status", "published")]
         )
-    _audit(session, actor, "delete", campaign, now, before=_header(campaign))
+    audit.changed(session, actor, now, "delete", campaign, before=_header(campaign))
     session.delete(campaign)
     session.flush()
 
@@ -313,7 +297,9 @@ def add_entry(
     campaign.entries.append(entry)
     session.flush()
     _edited(campaign, now)
-    _audit(session, actor, "update", campaign, now, after={"added_entry": _entry_values(entry)})
+    audit.changed(
+        session, actor, now, "update", campaign, after={"added_entry": _entry_values(entry)}
+    )
     return entry
 
 
@@ -335,12 +321,12 @@ def update_entry(
     after = _entry_values(entry)
     if after != before:
         _edited(campaign, now)
-        _audit(
+        audit.changed(
             session,
             actor,
+            now,
             "update",
             campaign,
-            now,
             before={"entry": entry.id, **before},
             after={"entry": entry.id, **after},
         )
@@ -352,7 +338,9 @@ def delete_entry(
 ) -> None:
     campaign = get_campaign(session, actor, campaign_id, Role.OPERATOR)
     entry = get_entry(campaign, entry_id)
-    _audit(session, actor, "update", campaign, now, before={"removed_entry": _entry_values(entry)})
+    audit.changed(
+        session, actor, now, "update", campaign, before={"removed_entry": _entry_values(entry)}
+    )
     campaign.entries.remove(entry)
     _edited(campaign, now)
     session.flush()

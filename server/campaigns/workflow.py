@@ -38,13 +38,12 @@ def _audit(
 ) -> None:
     audit.record(
         session,
-        actor_id=actor_id(actor),
-        actor=actor.label,
-        action=action,
-        object_type="campaign",
-        object_id=campaign.id,
-        organisation_id=campaign.organisation_id,
-        at=now,
+        actor,
+        now,
+        action,
+        "campaign",
+        campaign.id,
+        campaign.organisation_id,
         after={"status": str(campaign.status), **after},
     )
 
