@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from server import audit, clock, storage
 from server.api.common import ListQuery, Page, Strict, org_or_404, paginate
+from server.api.inputs import Id
 from server.api.policy import ADMIN, READ, WRITE, current_actor
 from server.api.registry import api
 from server.auth import ROLE_RANK, Actor
@@ -41,13 +42,12 @@ def _audit(
 ) -> None:
     audit.record(
         get_session(),
-        actor_id=actor.user_id,
-        actor=actor.label,
-        action=action,
-        object_type=object_type,
-        object_id=obj_id,
-        organisation_id=org_id,
-        at=clock.now(),
+        actor,
+        clock.now(),
+        action,
+        object_type,
+        obj_id,
+        org_id,
         after=dict(after) if after else None,
     )
 
@@ -56,7 +56,7 @@ class ClaimIn(Strict):
     code: str = Field(min_length=1, max_length=20, description="The code the screen shows")
     organisation_id: int = Field(ge=1, le=MAX_ID)
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    group_ids: list[int] = Field(default_factory=list, max_length=100)
+    group_ids: list[Id] = Field(default_factory=list, max_length=100)
     timezone: str = Field(default="UTC", max_length=64)
 
 
@@ -117,7 +117,7 @@ def claim_code(body: ClaimIn) -> ClaimedScreenOut:
 class EnrolmentTokenIn(Strict):
     expires_at: AwareDatetime
     max_uses: int = Field(ge=1, le=1_000_000)
-    group_ids: list[int] = Field(default_factory=list, max_length=100)
+    group_ids: list[Id] = Field(default_factory=list, max_length=100)
     timezone: str = Field(default="UTC", max_length=64)
     name: str = Field(default="", max_length=200)
 

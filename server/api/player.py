@@ -23,6 +23,7 @@ from server.fleet.screenshots import save_screenshot
 from server.fleet.tokens import DeviceScreen, authenticate_device
 from server.manifests import answer_poll
 from server.manifests.compile import rfc3339
+from server.manifests.schema import Manifest
 from server.plays import MAX_BATCH, Play, record_plays
 
 bp = Blueprint("player", __name__, url_prefix="/player")
@@ -142,7 +143,7 @@ def hello(body: HelloIn) -> Response:
     "GET",
     policy=DEVICE,
     summary="Poll: the screen's manifest, or 304 when If-None-Match holds its ETag",
-    raw_response="application/json",
+    response=Manifest,
     extra_responses={304: "Not modified: the player's manifest is current"},
 )
 def manifest() -> Response:

@@ -111,6 +111,7 @@ def _csv(report: Report) -> Response:
     summary="Proof of play totals by day, campaign, playlist, asset and screen (JSON or CSV)",
     query=PlayReportQuery,
     response=PlayReportOut,
+    raw_response="text/csv",
 )
 def plays_report(query: PlayReportQuery) -> Response:
     db, actor = get_session(), current_actor()

@@ -68,12 +68,7 @@ T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 # Failures found in routes this suite does not own, reported to their authors. Marked as
 # non-strict xfails: generation is deterministic, but which inputs reach a bug shifts when
 # the document changes, so a pass here does not prove a fix. Remove an entry once fixed.
-KNOWN: dict[tuple[str, str], str] = {
-    ("GET", "/reports/plays"): "format=csv answers text/csv; the document lists JSON only",
-    ("POST", "/organisations/{org_id}/enrolment-tokens"): (
-        "500: group_ids items are unbounded ints; one past 2**63 overflows SQLite"
-    ),
-}
+KNOWN: dict[tuple[str, str], str] = {}
 ORDER = {"get": 0, "post": 1, "put": 2, "patch": 3, "delete": 4}
 
 
