@@ -11,24 +11,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, cast
+from typing import Final
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.clock import SystemClock
-from server.errors import FieldError, ValidationFailed
-from server.media.pipeline import StoredImage, store_slogan, store_variant
+from server.media.images import DEFAULT_MAX_PIXELS
 from server.media.profiles import DEFAULT_PROFILES, Profile, parse_profiles, profile_for
-from server.media.slogans import style_from_mapping
 from server.media.store import MediaStore
-from server.media.variants import Fit
-from server.models import Asset, AssetKind, Variant
+from server.models import Asset, AssetKind
+from server.renders import ensure_render
 
-BACKGROUND: Final = "#000000"
-# A slogan poster is drawn at the profile's exact size: how it fits does not vary.
-SLOGAN_FIT: Final = "contain"
 EXTENSIONS: Final = {
     "image/jpeg": "jpg",
     "image/png": "png",
@@ -70,11 +63,13 @@ def deliver(
     *,
     profiles: Sequence[Profile] = _DEFAULT_PROFILES,
     now: datetime | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> DeliveredAsset:
     """The delivered form of `asset` for a `width` x `height` screen showing it with `fit`.
 
-    Renders (and records) the variant on first use; raises the media errors
-    (ValidationFailed, MediaRejected, NotFound) when the source cannot be rendered.
+    Renders (and records) the variant on first use through `server.renders`, which keeps
+    the slow rendering outside any transaction; the caller commits. Raises the media
+    errors (ValidationFailed, MediaRejected, NotFound) when the source cannot be rendered.
     """
     if asset.kind == AssetKind.VIDEO:
         return DeliveredAsset(
@@ -85,74 +80,10 @@ def deliver(
             asset.height,
             extension_for(asset.media_type),
         )
-    if fit not in ("contain", "cover"):
-        raise ValidationFailed(
-            f"unknown fit {fit!r}", [FieldError("fit", "must be 'contain' or 'cover'")]
-        )
     profile = profile_for(width, height, profiles)
-    key_fit = SLOGAN_FIT if asset.kind == AssetKind.SLOGAN else fit
-    row = _variant(session, asset.sha256, profile, key_fit)
-    if row is None or not store.exists(row.sha256):
-        stored = _render(store, asset, profile, cast(Fit, key_fit))
-        row = _record(session, asset.sha256, profile, key_fit, stored, now)
+    row = ensure_render(
+        session, store, asset, profile, fit, now or SystemClock().now(), max_pixels=max_pixels
+    )
     return DeliveredAsset(
         row.sha256, row.media_type, row.size, row.width, row.height, extension_for(row.media_type)
     )
-
-
-def _variant(session: Session, source: str, profile: Profile, fit: str) -> Variant | None:
-    return session.scalar(
-        select(Variant).where(
-            Variant.source_sha256 == source,
-            Variant.profile == str(profile),
-            Variant.fit == fit,
-            Variant.background == BACKGROUND,
-        )
-    )
-
-
-def _render(store: MediaStore, asset: Asset, profile: Profile, fit: Fit) -> StoredImage:
-    if asset.kind == AssetKind.SLOGAN:
-        slogan = asset.slogan or {}
-        style = style_from_mapping(dict(slogan.get("style") or {}))
-        stored, _ = store_slogan(store, str(slogan.get("text", "")), style, profile)
-        return stored
-    return store_variant(store, asset.sha256, profile, fit, BACKGROUND)
-
-
-def _record(
-    session: Session,
-    source: str,
-    profile: Profile,
-    fit: str,
-    stored: StoredImage,
-    now: datetime | None,
-) -> Variant:
-    """Record a rendering; if another process recorded the same one first, use its row."""
-    existing = _variant(session, source, profile, fit)
-    if existing is not None:  # the blob had gone missing and was rendered again
-        existing.sha256, existing.size = stored.sha256, stored.size
-        existing.media_type = stored.info.media_type
-        existing.width, existing.height = stored.info.width, stored.info.height
-        return existing
-    row = Variant(
-        source_sha256=source,
-        profile=str(profile),
-        fit=fit,
-        background=BACKGROUND,
-        sha256=stored.sha256,
-        media_type=stored.info.media_type,
-        size=stored.size,
-        width=stored.info.width,
-        height=stored.info.height,
-        created_at=now or SystemClock().now(),
-    )
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        winner = _variant(session, source, profile, fit)
-        if winner is None:  # pragma: no cover - the conflicting row cannot vanish
-            raise
-        return winner
-    return row

@@ -19,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from server.delivery import BACKGROUND, SLOGAN_FIT
 from server.errors import FieldError, NotFound, ValidationFailed
 from server.media.pipeline import StoredImage, store_slogan, store_thumbnail, store_variant
 from server.media.profiles import Profile
@@ -28,6 +27,9 @@ from server.media.store import MediaStore
 from server.media.variants import Fit
 from server.models import Asset, AssetKind, Variant
 
+BACKGROUND: Final = "#000000"
+# A slogan poster is drawn at the profile's exact size: how it fits does not vary.
+SLOGAN_FIT: Final = "contain"
 THUMB_PROFILE: Final = "thumb"
 THUMB_FIT: Final = "contain"
 THUMB_SIDE: Final = 320

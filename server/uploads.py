@@ -33,13 +33,13 @@ from server.assets import (
 )
 from server.auth import Actor
 from server.config import Settings
-from server.delivery import SLOGAN_FIT
 from server.errors import FieldError, NotFound, ValidationFailed
 from server.media.pipeline import StoredImage, ingest_image, store_thumbnail
 from server.media.profiles import Profile, parse_profiles, profile_for
 from server.media.store import MediaStore
 from server.models import Asset, AssetKind, Organisation, Role, Variant
 from server.renders import (
+    SLOGAN_FIT,
     THUMB_FIT,
     THUMB_PROFILE,
     THUMB_SIDE,

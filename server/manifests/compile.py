@@ -20,6 +20,7 @@ from server.campaigns.published import PlaylistContent, PublishedContent
 from server.delivery import DeliveredAsset, deliver
 from server.errors import SignageError
 from server.manifests.fingerprint import PROTOCOL, Fingerprint, window
+from server.media.images import DEFAULT_MAX_PIXELS
 from server.media.profiles import Profile
 from server.media.store import MediaStore
 from server.models import Asset, Command
@@ -50,9 +51,10 @@ class _Deliveries:
         profile: Profile,
         profiles: Sequence[Profile],
         now: datetime,
+        max_pixels: int,
     ) -> None:
         self.session, self.store, self.profile = session, store, profile
-        self.profiles, self.now = profiles, now
+        self.profiles, self.now, self.max_pixels = profiles, now, max_pixels
         self.assets: dict[str, DeliveredAsset] = {}
         self._done: dict[tuple[int, str], DeliveredAsset | None] = {}
         self._rows: dict[int, Asset | None] = {}
@@ -86,6 +88,7 @@ class _Deliveries:
                 fit,
                 profiles=self.profiles,
                 now=self.now,
+                max_pixels=self.max_pixels,
             )
         except SignageError as exc:
             # One bad poster must not take the whole manifest (and so the screen) down.
@@ -146,11 +149,16 @@ def compile_part(
     fp: Fingerprint,
     profiles: Sequence[Profile],
     now: datetime,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> str:
-    """The shared middle of the document, as JSON members without the surrounding braces."""
+    """The shared middle of the document, as JSON members without the surrounding braces.
+
+    `max_pixels` should be the server's setting: what uploads accepted must also render.
+    """
     valid_from, valid_until = window(fp.timezone, fp.day, fp.horizon_days)
     segments = schedule.timeline(facts, valid_from, valid_until)
-    deliveries = _Deliveries(session, store, fp.profile, profiles, now)
+    deliveries = _Deliveries(session, store, fp.profile, profiles, now, max_pixels)
     deliveries.preload(
         {
             item.asset_id

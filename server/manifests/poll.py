@@ -71,7 +71,17 @@ def answer_poll(
     )
 
     def build() -> str:
-        part = compile_part(session, store, content, schedule, facts, fp, profiles, now)
+        part = compile_part(
+            session,
+            store,
+            content,
+            schedule,
+            facts,
+            fp,
+            profiles,
+            now,
+            max_pixels=settings.max_image_pixels,
+        )
         session.commit()  # variants rendered on the way are recorded for every process
         return part
 
