@@ -1,16 +1,16 @@
 """Resident memory and CPU of a real player process, against an idle interpreter, same run.
 
-    python benchmarks/player.py                    # offline: plays a seeded cache, no server
-    python benchmarks/player.py --server URL --enrol-token sge_...   # against a real server
+    python benchmarks/player.py                  # online: a local server, 5-second posters
+    python benchmarks/player.py --offline        # no server: plays a seeded cache
+    python benchmarks/player.py --server URL --enrol-token sge_...   # someone else's server
 
-Offline mode seeds a data directory with a manifest of full-HD posters rotating every
-5 seconds (what the player would have saved and cached after a poll), points the player at
-a closed port, and lets it play from its cache: the cost measured is the player's own
-(timeline, decoding, frames, journal, retrying the unreachable server). Online mode needs a
-server whose manifest for the enrolled screen rotates its items (5-second items to compare
-with offline). The baseline is `python -c "time.sleep(...)"` started at the same moment.
-
-Also reported: how late each change came against its 5-second boundary (offline mode).
+Online (the default) starts a real server (gunicorn on SQLite, in a temporary instance
+folder, polls every 30 s), publishes a playlist of full-HD posters shown 5 seconds each and
+enrols the player with an enrolment token: the cost measured is the player's own, polls,
+proof-of-play uploads and all. Offline seeds a data directory with what the player would
+have saved and cached after a poll and points it at a closed port. The baseline is
+`python -c "time.sleep(...)"` started at the same moment. Also reported: how late each
+change came against its 5-second boundary, by the player's own corrected clock.
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ import hashlib
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -106,6 +108,131 @@ def seed_offline(data_dir: Path, posters: int) -> None:
     DeviceStore(data_dir / "device.json").save(Device("sgd_benchmark", 1), "http://127.0.0.1:9")
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def seed_server(instance: Path, env: dict[str, str], posters: int) -> str:
+    """A published playlist of `posters` 5-second posters for everyone; an enrolment token."""
+    from server.assets import import_stream
+    from server.campaigns import workflow
+    from server.config import load_settings
+    from server.db import Database, make_engine
+    from server.fleet.enrolment import issue_enrolment_token
+    from server.models import Campaign, CampaignStatus, Playlist, PlaylistItem, ScheduleEntry
+    from server.orgs import create_organisation
+    from server.storage import make_store
+
+    settings = load_settings(environ=env)
+    engine = make_engine(settings)
+    now = datetime.now(UTC)
+    try:
+        with Database(engine).session() as session:
+            org = create_organisation(session, "Benchmark", None, now)
+            session.flush()
+            store = make_store(settings)
+            assets = [
+                import_stream(session, store, org, io.BytesIO(poster(i)), f"{i}.png", now)
+                for i in range(posters)
+            ]
+            session.flush()
+            campaign = Campaign(
+                organisation_id=org.id,
+                name="Benchmark",
+                description="",
+                timezone="Asia/Shanghai",
+                start_date=now.date() - timedelta(days=1),
+                end_date=now.date() + timedelta(days=7),
+                targets={"everyone": True},
+                status=CampaignStatus.DRAFT,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(campaign)
+            session.flush()
+            playlist = Playlist(
+                organisation_id=org.id,
+                campaign_id=campaign.id,
+                name="bench",
+                description="",
+                is_default=False,
+                created_at=now,
+                updated_at=now,
+            )
+            playlist.items = [
+                PlaylistItem(position=i, asset_id=a.id, asset=a, duration_ms=5000)
+                for i, a in enumerate(assets)
+            ]
+            session.add(playlist)
+            session.flush()
+            campaign.entries.append(
+                ScheduleEntry(position=0, playlist_id=playlist.id, playlist=playlist)
+            )
+            session.flush()
+            publication = workflow.publish(session, campaign, workflow.SYSTEM, now, settings)
+            _, token = issue_enrolment_token(
+                session,
+                org,
+                expires_at=now + timedelta(days=1),
+                max_uses=1,
+                group_ids=[],
+                timezone="Asia/Shanghai",
+                name="benchmark",
+                now=now,
+                created_by_id=None,
+            )
+            effective = publication.effective_at
+    finally:
+        engine.dispose()
+    # The playlist is live from its effective instant (a poll interval from now).
+    time.sleep(max(0.0, (effective - datetime.now(UTC)).total_seconds()))
+    return token
+
+
+@contextmanager
+def local_server(tmp: Path, posters: int) -> Iterator[tuple[str, str]]:
+    """A real server in a temporary instance folder: (its URL, an enrolment token)."""
+    bin_dir = Path(sys.executable).parent
+    instance = tmp / "server"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNAGE_")}
+    env.update(
+        {
+            "SIGNAGE_INSTANCE_PATH": str(instance),
+            "SIGNAGE_SECRET_KEY": "benchmark",
+            "SIGNAGE_LOG_LEVEL": "WARNING",
+            "SIGNAGE_PUBLISH_MARGIN_S": "0",
+            "SIGNAGE_SCREEN_PROFILES": "1920x1080",
+        }
+    )
+    subprocess.run([str(bin_dir / "signage"), "db", "upgrade"], env=env, check=True)  # noqa: S603
+    url = f"http://127.0.0.1:{port}"
+    with open(tmp / "server.log", "wb") as log:
+        server = subprocess.Popen(  # noqa: S603
+            [str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1"]
+            + ["--threads", "4", "--log-level", "warning", "server.app:create_app()"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with urllib.request.urlopen(url + "/healthz", timeout=1):  # noqa: S310
+                        break
+                except OSError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise RuntimeError("the server did not start") from None
+                    time.sleep(0.1)
+            yield url, seed_server(instance, env, posters)
+        finally:
+            server.terminate()
+            server.wait(30)
+
+
 def sample(pid: int) -> tuple[int, int]:
     """(CPU ticks used so far, resident bytes) of a process, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -126,65 +253,42 @@ def lateness_ms(changes: Path, period_s: float = 5.0) -> list[float]:
     return late[1:]  # the first change is the start-up, not a boundary
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--minutes", type=float, default=10.0, help="how long (default: 10)")
-    parser.add_argument("--server", help="a real server's URL (default: offline from a cache)")
-    parser.add_argument("--enrol-token", help="enrolment token for --server")
-    parser.add_argument("--posters", type=int, default=6, help="posters in the offline rotation")
-    parser.add_argument("--size", default="1920x1080", help="headless frame size")
-    args = parser.parse_args()
-    if args.server and not args.enrol_token:
-        parser.error("--server needs --enrol-token (a screen of a campaign that rotates items)")
+def run(args: argparse.Namespace, tmp: Path, server: str | None, token: str | None) -> int:
     duration = args.minutes * 60
-    with tempfile.TemporaryDirectory(prefix="signage-bench-") as tmp:
-        data = Path(tmp) / "player"
-        if not args.server:
-            seed_offline(data, args.posters)
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "SIGNAGE_PLAYER_LOG_LEVEL": "WARNING"}
-        env.pop("DISPLAY", None)
-        env.pop("NOTIFY_SOCKET", None)
-        command = [
-            sys.executable,
-            "-m",
-            "player.cli",
-            "--server",
-            args.server or "http://127.0.0.1:9",
-            "--data-dir",
-            str(data),
-            "--display",
-            "headless",
-            "--size",
-            args.size,
-            "--hardware-id",
-            "benchmark-player",
-            "--screenshot-interval",
-            "0",
-        ]
-        if args.enrol_token:
-            command += ["--enrol-token", args.enrol_token]
-        baseline = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-c", f"import time; time.sleep({duration + 30})"]
-        )
-        player = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)  # noqa: S603
-        time.sleep(5)  # start-up is not the steady state
-        start = {p.pid: sample(p.pid) for p in (player, baseline)}
-        rss: dict[int, list[int]] = {player.pid: [], baseline.pid: []}
-        began = time.monotonic()
-        while time.monotonic() - began < duration and player.poll() is None:
-            time.sleep(1.0)
-            for p in (player, baseline):
-                rss[p.pid].append(sample(p.pid)[1])
-        elapsed = time.monotonic() - began
-        end = {p.pid: sample(p.pid) for p in (player, baseline) if p.poll() is None}
-        crashed = player.poll() is not None
+    data = tmp / "player"
+    if server is None:
+        seed_offline(data, args.posters)
+    root = args.player_path or ROOT  # another checkout's player, to compare versions
+    env = {**os.environ, "PYTHONPATH": str(root), "SIGNAGE_PLAYER_LOG_LEVEL": "WARNING"}
+    env.pop("DISPLAY", None)
+    env.pop("NOTIFY_SOCKET", None)
+    command = [sys.executable, "-m", "player.cli", "--server", server or "http://127.0.0.1:9"]
+    command += ["--data-dir", str(data), "--display", "headless", "--size", args.size]
+    command += ["--hardware-id", "benchmark-player", "--screenshot-interval", "0"]
+    if token:
+        command += ["--enrol-token", token]
+    baseline = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-c", f"import time; time.sleep({duration + 30})"]
+    )
+    player = subprocess.Popen(command, env=env, cwd=root, stderr=subprocess.DEVNULL)  # noqa: S603
+    time.sleep(5)  # start-up (pairing, first downloads) is not the steady state
+    start = {p.pid: sample(p.pid) for p in (player, baseline)}
+    rss: dict[int, list[int]] = {player.pid: [], baseline.pid: []}
+    began = time.monotonic()
+    while time.monotonic() - began < duration and player.poll() is None:
+        time.sleep(1.0)
         for p in (player, baseline):
-            p.terminate()
-            p.wait(timeout=30)
-        if crashed:
-            print("the player exited during the run", file=sys.stderr)
-            return 1
-        late = lateness_ms(data / "changes.log") if not args.server else []
+            rss[p.pid].append(sample(p.pid)[1])
+    elapsed = time.monotonic() - began
+    end = {p.pid: sample(p.pid) for p in (player, baseline) if p.poll() is None}
+    crashed = player.poll() is not None
+    for p in (player, baseline):
+        p.terminate()
+        p.wait(timeout=30)
+    if crashed:
+        print("the player exited during the run", file=sys.stderr)
+        return 1
+    late = lateness_ms(data / "changes.log")
 
     def cpu(pid: int) -> float:
         return (end[pid][0] - start[pid][0]) / TICKS / elapsed * 100
@@ -194,8 +298,8 @@ def main() -> int:
 
     p_cpu, b_cpu = cpu(player.pid), cpu(baseline.pid)
     p_rss, b_rss = mib(rss[player.pid]), mib(rss[baseline.pid])
-    result = {
-        "mode": "online" if args.server else "offline",
+    result: dict[str, object] = {
+        "mode": args.mode,
         "minutes": round(elapsed / 60, 2),
         "frame_size": args.size,
         "player": {"cpu_percent_of_one_core": round(p_cpu, 2), "max_rss_mib": round(p_rss, 1)},
@@ -219,6 +323,32 @@ def main() -> int:
         }
     print(json.dumps(result, indent=2))
     return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=10.0, help="how long (default: 10)")
+    parser.add_argument("--offline", action="store_true", help="play a seeded cache, no server")
+    parser.add_argument("--server", help="someone else's server (default: start one here)")
+    parser.add_argument("--enrol-token", help="enrolment token for --server")
+    parser.add_argument("--posters", type=int, default=6, help="posters in the rotation")
+    parser.add_argument("--size", default="1920x1080", help="headless frame size")
+    parser.add_argument(
+        "--player-path",
+        type=Path,
+        help="run the player package found in this directory (e.g. an older checkout)",
+    )
+    args = parser.parse_args()
+    if args.server and not args.enrol_token:
+        parser.error("--server needs --enrol-token (a screen of a campaign that rotates items)")
+    args.mode = "offline" if args.offline else "online"
+    with tempfile.TemporaryDirectory(prefix="signage-bench-") as tmp:
+        if args.offline:
+            return run(args, Path(tmp), None, None)
+        if args.server:
+            return run(args, Path(tmp), args.server, args.enrol_token)
+        with local_server(Path(tmp), args.posters) as (url, token):
+            return run(args, Path(tmp), url, token)
 
 
 if __name__ == "__main__":

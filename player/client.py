@@ -1,22 +1,26 @@
-"""HTTP to the server: one configured session, a timeout on every call, errors mapped at the edge.
+"""HTTP to the server: one transport (`player.http`), a timeout on every call, errors mapped at the
+edge.
 
 Every response's `Signage-Server-Time` feeds the clock-offset estimator. Retrying is the
-caller's business (`Backoff`), so a request here is made exactly once.
+caller's business (`Backoff`): a request here is sent once (twice only when a kept-alive
+connection turns out to have been closed by the server as it was reused).
 """
 
 from __future__ import annotations
 
+import errno
+import http.client
 import json
 import random
 import re
+import socket
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
-
-import requests
 
 from player import __version__
 from player.clock import Clock, OffsetEstimator, from_ms
@@ -28,6 +32,7 @@ from player.errors import (
     ServerUnreachable,
     Unauthorized,
 )
+from player.http import Response, Transport
 from player.protocol import HelloRequest, ManifestReply, MediaBody, Paired, Pairing, PlaysReply
 
 USER_AGENT = f"signage-player/{__version__}"
@@ -36,6 +41,7 @@ READ_TIMEOUT_S = 20.0
 MEDIA_READ_TIMEOUT_S = 60.0
 CHUNK_BYTES = 64 * 1024
 _ERROR_BODY_LIMIT = 64 * 1024
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024  # a manifest of a few thousand items is well under 1 MB
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
 
@@ -148,16 +154,17 @@ class ServerClient:
         *,
         clock: Clock,
         estimator: OffsetEstimator | None = None,
-        session: requests.Session | None = None,
+        transport: Transport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._clock = clock
         self._estimator = estimator
-        self._session = session or requests.Session()
-        self._session.headers["User-Agent"] = USER_AGENT
+        self._http = transport or Transport(
+            user_agent=USER_AGENT, connect_timeout=CONNECT_TIMEOUT_S
+        )
 
     def close(self) -> None:
-        self._session.close()
+        self._http.close()
 
     def _send(
         self,
@@ -168,42 +175,51 @@ class ServerClient:
         token: str | None = None,
         headers: dict[str, str] | None = None,
         read_timeout: float = READ_TIMEOUT_S,
-        stream: bool = False,
-        **kwargs: Any,
-    ) -> requests.Response:
+        body: bytes | None = None,
+        json_body: Any = None,
+        media: bool = False,
+    ) -> Response:
         all_headers = dict(headers or {})
         if token is not None:
             all_headers["Authorization"] = f"Bearer {token}"
+        if json_body is not None:
+            body = json.dumps(json_body, separators=(",", ":")).encode("utf-8")
+            all_headers["Content-Type"] = "application/json"
         sent_wall, sent_mono = self._clock.wall(), self._clock.monotonic()
         try:
-            response = self._session.request(
+            response = self._http.request(
                 method,
                 url,
                 headers=all_headers,
-                timeout=(CONNECT_TIMEOUT_S, read_timeout),
-                stream=stream,
-                allow_redirects=True,
-                **kwargs,
+                body=body,
+                read_timeout=read_timeout,
+                compressed=not media,
             )
-        except requests.RequestException as exc:
+        except (OSError, http.client.HTTPException) as exc:
             raise ServerUnreachable(f"{route}: {unreachable_reason(exc)}") from exc
         server_time = parse_server_time(response.headers.get("Signage-Server-Time"))
         if server_time is not None and self._estimator is not None:
             self._estimator.add(sent_wall, sent_mono, self._clock.monotonic(), server_time)
-        if response.status_code >= 400:
+        if response.status >= 400:
             try:
-                body = response.raw.read(_ERROR_BODY_LIMIT) if stream else response.content
-            except (requests.RequestException, OSError):
-                body = b""
+                error_body = response.read(_ERROR_BODY_LIMIT)
+            except (OSError, http.client.HTTPException):
+                error_body = b""
             finally:
                 response.close()
             retry_after = parse_retry_after(response.headers.get("Retry-After"), self._clock.wall())
-            raise error_for(response.status_code, body, retry_after, route=route)
+            raise error_for(response.status, error_body, retry_after, route=route)
         return response
 
-    def _json(self, response: requests.Response) -> dict[str, Any]:
+    def _json(self, response: Response, route: str) -> dict[str, Any]:
         try:
-            body = response.json()
+            data = response.read(MAX_DOCUMENT_BYTES)
+        except (OSError, http.client.HTTPException) as exc:
+            raise ServerUnreachable(f"{route}: {unreachable_reason(exc)}") from exc
+        finally:
+            response.close()
+        try:
+            body = json.loads(data)
         except ValueError as exc:
             raise ProtocolError(f"{response.url}: body is not JSON") from exc
         if not isinstance(body, dict):
@@ -212,9 +228,12 @@ class ServerClient:
 
     def hello(self, request: HelloRequest) -> Pairing | Paired:
         response = self._send(
-            "POST", self.base_url + "/api/v1/player/hello", route="hello", json=request.as_json()
+            "POST",
+            self.base_url + "/api/v1/player/hello",
+            route="hello",
+            json_body=request.as_json(),
         )
-        return parse_hello(self._json(response))
+        return parse_hello(self._json(response, "hello"))
 
     def manifest(self, token: str, etag: str | None, status: str | None) -> ManifestReply:
         headers = {"Accept": "application/json"}
@@ -229,9 +248,10 @@ class ServerClient:
             token=token,
             headers=headers,
         )
-        if response.status_code == 304:
+        if response.status == 304:
+            response.close()
             return ManifestReply(etag=response.headers.get("ETag") or etag, body=None)
-        body = self._json(response)
+        body = self._json(response, "manifest")
         etag = response.headers.get("ETag")
         if etag is None and isinstance(body.get("version"), str):
             etag = f'"{body["version"]}"'  # the protocol: version is the ETag without quotes
@@ -243,32 +263,40 @@ class ServerClient:
             self.base_url + "/api/v1/player/plays",
             route="plays",
             token=token,
-            json={"events": events},
+            json_body={"events": events},
         )
-        body = self._json(response)
+        body = self._json(response, "plays")
         try:
             return PlaysReply(int(body["accepted"]), int(body.get("duplicates", 0)))
         except (KeyError, TypeError, ValueError) as exc:
             raise ProtocolError(f"plays answer {body!r}") from exc
 
+    def _no_content(self, response: Response, route: str) -> None:
+        try:
+            response.read(_ERROR_BODY_LIMIT)
+        except (OSError, http.client.HTTPException) as exc:
+            raise ServerUnreachable(f"{route}: {unreachable_reason(exc)}") from exc
+
     def upload_screenshot(self, token: str, image: bytes, content_type: str) -> None:
-        self._send(
+        response = self._send(
             "POST",
             self.base_url + "/api/v1/player/screenshot",
             route="screenshot",
             token=token,
             headers={"Content-Type": content_type},
-            data=image,
-        ).close()
+            body=image,
+        )
+        self._no_content(response, "screenshot")
 
     def ack_command(self, token: str, command_id: int, ok: bool, detail: str) -> None:
-        self._send(
+        response = self._send(
             "POST",
             f"{self.base_url}/api/v1/player/commands/{int(command_id)}/ack",
             route="ack",
             token=token,
-            json={"ok": ok, "detail": detail},
-        ).close()
+            json_body={"ok": ok, "detail": detail},
+        )
+        self._no_content(response, "ack")
 
     @contextmanager
     def open_media(self, url: str, offset: int) -> Iterator[MediaBody]:
@@ -279,10 +307,10 @@ class ServerClient:
             route="media",
             headers=headers,
             read_timeout=MEDIA_READ_TIMEOUT_S,
-            stream=True,
+            media=True,
         )
         try:
-            start = media_start(response.status_code, response.headers.get("Content-Range"), offset)
+            start = media_start(response.status, response.headers.get("Content-Range"), offset)
             length = response.headers.get("Content-Length")
             total = start + int(length) if length and length.isdigit() else None
             yield MediaBody(start=start, chunks=_chunks(response), total=total)
@@ -290,29 +318,32 @@ class ServerClient:
             response.close()
 
 
-def _chunks(response: requests.Response) -> Iterator[bytes]:
+def _chunks(response: Response) -> Iterator[bytes]:
     try:
-        yield from response.iter_content(CHUNK_BYTES)
-    except requests.RequestException as exc:
+        yield from response.chunks(CHUNK_BYTES)
+    except (OSError, http.client.HTTPException) as exc:
         raise ServerUnreachable(f"media transfer broke: {unreachable_reason(exc)}") from exc
 
 
-def unreachable_reason(exc: requests.RequestException) -> str:
-    """A short reason for a failed request, for logs and status (requests' own is very long)."""
-    text = str(exc)
-    for needle, reason in (
-        ("Connection refused", "connection refused"),
-        ("Name or service not known", "host name not resolved"),
-        ("Failed to resolve", "host name not resolved"),
-        ("No route to host", "no route to host"),
-        ("Network is unreachable", "network unreachable"),
-        ("CERTIFICATE_VERIFY_FAILED", "TLS certificate not trusted"),
-    ):
-        if needle in text:
-            return reason
-    if isinstance(exc, requests.Timeout):
+def unreachable_reason(exc: BaseException) -> str:
+    """A short reason for a failed request, for logs and status."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return "TLS certificate not trusted"
+    if isinstance(exc, socket.gaierror):
+        return "host name not resolved"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, TimeoutError):
         return "timed out"
-    return type(exc).__name__
+    if isinstance(exc, http.client.RemoteDisconnected | ConnectionResetError | BrokenPipeError):
+        return "connection closed by the server"
+    if isinstance(exc, http.client.IncompleteRead):
+        return "transfer cut short"
+    if isinstance(exc, OSError) and exc.errno == errno.ENETUNREACH:
+        return "network unreachable"
+    if isinstance(exc, OSError) and exc.errno == errno.EHOSTUNREACH:
+        return "no route to host"
+    return str(exc)[:120] or type(exc).__name__
 
 
 def parse_hello(body: dict[str, Any]) -> Pairing | Paired:

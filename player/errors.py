@@ -1,4 +1,5 @@
-"""One error hierarchy for the player; `requests` exceptions become these in `client.py`."""
+"""One error hierarchy for the player; the standard library's network errors become these in
+`client.py`."""
 
 from __future__ import annotations
 

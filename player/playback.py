@@ -17,7 +17,6 @@ from typing import Any
 from player.cache import Cache
 from player.clock import ServerClock, iso_ms
 from player.display import Display, Frame
-from player.display.cards import IDLE_NAME, PAIRING_NAME, idle_card, pairing_card
 from player.display.render import decode_asset, encode_screenshot
 from player.errors import AssetUndecodable
 from player.journal import Journal
@@ -61,10 +60,12 @@ class FrameSource:
     def _remember(self, key: tuple[Any, ...], make: Callable[[], Frame]) -> Frame:
         frame = self._frames.get(key)
         if frame is None:
+            # Make room first: the oldest frame goes before the new one is decoded, so that
+            # there are never more than `keep` in memory, even for a moment.
+            while len(self._frames) >= self._keep:
+                self._frames.popitem(last=False)
             frame = make()
             self._frames[key] = frame
-            while len(self._frames) > self._keep:
-                self._frames.popitem(last=False)
         self._frames.move_to_end(key)
         return frame
 
@@ -75,26 +76,28 @@ class FrameSource:
             lambda: Frame(decode_asset(self._cache.path(sha), self.size, fit), sha, playlist),
         )
 
+    # The cards module (text drawing, fonts) is imported when a card is first drawn: a
+    # screen that starts on its cached programme never needs it.
+
     def pairing(self, code: str | None) -> Frame:
-        return self._remember(
-            ("pairing", code),
-            lambda: Frame(
-                pairing_card(
-                    self.size, code=code, server=self._server, name=self._name, font_path=self._font
-                ),
-                PAIRING_NAME,
-            ),
-        )
+        def draw() -> Frame:
+            from player.display import cards
+
+            image = cards.pairing_card(
+                self.size, code=code, server=self._server, name=self._name, font_path=self._font
+            )
+            return Frame(image, cards.PAIRING_NAME)
+
+        return self._remember(("pairing", code), draw)
 
     def idle(self, detail: str | None, playlist: str | None = None) -> Frame:
-        return self._remember(
-            ("idle", detail, playlist),
-            lambda: Frame(
-                idle_card(self.size, name=self._name, detail=detail, font_path=self._font),
-                IDLE_NAME,
-                playlist,
-            ),
-        )
+        def draw() -> Frame:
+            from player.display import cards
+
+            image = cards.idle_card(self.size, name=self._name, detail=detail, font_path=self._font)
+            return Frame(image, cards.IDLE_NAME, playlist)
+
+        return self._remember(("idle", detail, playlist), draw)
 
 
 @dataclass

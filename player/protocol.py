@@ -1,7 +1,7 @@
 """The wire's shapes (docs/player-protocol.md) as plain types, and the server seen from the player.
 
 `ServerApi` is the seam between the agent and HTTP: `client.ServerClient` implements it over
-requests; everything above it is testable without a network.
+`player.http`; everything above it is testable without a network.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class MediaSource(Protocol):
 
 
 class ServerApi(MediaSource, Protocol):
-    """Every call the player makes; each raises `player.errors` types, never requests'."""
+    """Every call the player makes; each raises `player.errors` types, never socket errors."""
 
     def hello(self, request: HelloRequest) -> Pairing | Paired: ...
 

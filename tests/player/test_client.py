@@ -5,8 +5,11 @@ Requests over the wire are exercised by the integration tests against the real s
 
 from __future__ import annotations
 
+import errno
+import http.client
 import json
 import random
+import socket
 import statistics
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +26,7 @@ from player.client import (
     parse_retry_after,
     parse_server_time,
     resolve_url,
+    unreachable_reason,
 )
 from player.clock import SystemClock
 from player.errors import (
@@ -154,9 +158,21 @@ def test_hello_answers() -> None:
             parse_hello(bad)
 
 
-def test_client_session_identifies_the_player() -> None:
+def test_client_identifies_the_player() -> None:
     client = ServerClient("http://s:8000/", clock=SystemClock())
     assert client.base_url == "http://s:8000"
-    assert client._session.headers["User-Agent"] == USER_AGENT
+    assert client._http.user_agent == USER_AGENT
     assert USER_AGENT.startswith("signage-player/")
     client.close()
+
+
+def test_unreachable_reasons_are_short() -> None:
+    assert unreachable_reason(ConnectionRefusedError(111, "refused")) == "connection refused"
+    assert unreachable_reason(socket.gaierror(-2, "Name or service not known")) == (
+        "host name not resolved"
+    )
+    assert unreachable_reason(TimeoutError("timed out")) == "timed out"
+    assert unreachable_reason(http.client.RemoteDisconnected("closed")) == (
+        "connection closed by the server"
+    )
+    assert unreachable_reason(OSError(errno.ENETUNREACH, "x")) == "network unreachable"

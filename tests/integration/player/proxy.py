@@ -3,8 +3,8 @@
 Everything is forwarded as it is (method, path, headers, body; the answer's status, headers
 and body), so the player talks to the real server through it. For `/media/...` answers it
 can pace the bytes (`rate_bytes_s`), count them (`media_bytes`, for killing a player at a
-chosen point of its downloads), and damage one byte of the next answer for a given hash
-(`corrupt_once`). Every request is recorded with its monotonic time.
+chosen point of its downloads), and damage one byte of the next answers for a given hash
+(`corrupt[sha] = how many`). Every request is recorded with its monotonic time.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class Proxy:
         self.upstream_port = upstream_port
         self.rate_bytes_s = rate_bytes_s
         self.media_bytes = 0
-        self.corrupt_once: set[str] = set()
+        self.corrupt: dict[str, int] = {}
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
         proxy = self
@@ -118,8 +118,9 @@ class Proxy:
         media = path.startswith("/media/")
         sha = path.rsplit("/", 1)[-1].split(".", 1)[0] if media else ""
         with self._lock:
-            damage = media and answer.status in (200, 206) and sha in self.corrupt_once
-            self.corrupt_once.discard(sha)
+            damage = media and answer.status in (200, 206) and self.corrupt.get(sha, 0) > 0
+            if damage:
+                self.corrupt[sha] -= 1
         started, sent = time.monotonic(), 0
         while chunk := answer.read(CHUNK):
             if damage:

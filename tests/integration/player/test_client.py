@@ -20,6 +20,7 @@ from player.errors import EnrolmentRefused, NotFound, ServerRefused, Unauthorize
 from player.protocol import HelloRequest, Paired, Pairing, PlaysReply
 from tests.integration.conftest import ServerProcess, StartServer
 from tests.integration.player.conftest import TIMEOUT, Content, ContentFor, png
+from tests.integration.player.proxy import Proxy
 
 pytestmark = pytest.mark.integration
 SKEW = timedelta(hours=1)  # the server's clock runs an hour ahead of ours
@@ -27,18 +28,15 @@ SKEW = timedelta(hours=1)  # the server's clock runs an hour ahead of ours
 
 @dataclass
 class Wire:
-    """A ServerClient on a session that notes every status code the server answered."""
+    """A ServerClient talking through a recording proxy, to see each status on the wire."""
 
-    server: ServerProcess
-    statuses: list[int] = field(default_factory=list)
+    proxy: Proxy
     estimator: OffsetEstimator = field(default_factory=OffsetEstimator)
     client: ServerClient = field(init=False)
 
     def __post_init__(self) -> None:
-        session = requests.Session()
-        session.hooks["response"].append(lambda r, *_a, **_k: self.statuses.append(r.status_code))
         self.client = ServerClient(
-            self.server.base_url, clock=SystemClock(), estimator=self.estimator, session=session
+            self.proxy.base_url, clock=SystemClock(), estimator=self.estimator
         )
 
     def fresh_clock(self) -> OffsetEstimator:
@@ -48,7 +46,7 @@ class Wire:
         return self.estimator
 
     def last(self) -> int:
-        return self.statuses[-1]
+        return self.proxy.seen[-1].status
 
 
 def hello(hardware_id: str, enrol_token: str | None = None) -> HelloRequest:
@@ -64,19 +62,22 @@ def assert_server_time(estimator: OffsetEstimator) -> None:
 @pytest.fixture
 def setup(
     start_server: StartServer, content_for: ContentFor
-) -> Iterator[tuple[ServerProcess, Content]]:
+) -> Iterator[tuple[ServerProcess, Content, Wire]]:
     server = start_server(
         settings={"poll_interval_s": 2, "publish_margin_s": 0, "screen_profiles": "320x180"}
     )
     server.set_clock(SKEW)
-    yield server, content_for(server)
+    proxy = Proxy(server.port).start()
+    wire = Wire(proxy)
+    yield server, content_for(server), wire
+    wire.client.close()
+    proxy.close()
 
 
 def test_hello_pairs_by_code_and_by_enrolment_token_and_refuses_a_bad_token(
-    setup: tuple[ServerProcess, Content],
+    setup: tuple[ServerProcess, Content, Wire],
 ) -> None:
-    server, content = setup
-    wire = Wire(server)
+    server, content, wire = setup
     answer = wire.client.hello(hello("hw-code"))
     assert isinstance(answer, Pairing) and len(answer.code) == 6 and wire.last() == 200
     claim = {"code": answer.code, "organisation_id": content.organisation_id, "name": "Lobby"}
@@ -106,10 +107,9 @@ def enrol(wire: Wire, content: Content, hardware_id: str = "hw-1") -> Paired:
 
 
 def test_manifest_answers_200_then_304_and_401_each_with_the_server_time(
-    setup: tuple[ServerProcess, Content],
+    setup: tuple[ServerProcess, Content, Wire],
 ) -> None:
-    server, content = setup
-    wire = Wire(server)
+    server, content, wire = setup
     token = enrol(wire, content).device_token
     status = '{"manifest":null,"asset":null,"errors":["asset 3fa undecodable"]}'
 
@@ -131,11 +131,10 @@ def test_manifest_answers_200_then_304_and_401_each_with_the_server_time(
     assert_server_time(clock)
 
 
-def test_media_whole_from_an_offset_and_unknown(setup: tuple[ServerProcess, Content]) -> None:
-    server, content = setup
+def test_media_whole_from_an_offset_and_unknown(setup: tuple[ServerProcess, Content, Wire]) -> None:
+    server, content, wire = setup
     poster = content.image(png((200, 30, 30), (640, 360)), "red.png")
     content.publish(content.campaign("W", {"w": [(poster, 1000)]}, [{"playlist": "w"}]))
-    wire = Wire(server)
     token = enrol(wire, content).device_token
     body = wire.client.manifest(token, None, None).body
     assert body is not None
@@ -155,9 +154,8 @@ def test_media_whole_from_an_offset_and_unknown(setup: tuple[ServerProcess, Cont
     assert wire.last() == 404
 
 
-def test_plays_screenshots_and_acknowledgements(setup: tuple[ServerProcess, Content]) -> None:
-    server, content = setup
-    wire = Wire(server)
+def test_plays_screenshots_and_acknowledgements(setup: tuple[ServerProcess, Content, Wire]) -> None:
+    server, content, wire = setup
     paired = enrol(wire, content)
     token = paired.device_token
     now = content.now()
