@@ -109,13 +109,15 @@ def write_clock_file(path: Path, value: datetime | timedelta) -> None:
     os.replace(temp, path)  # a new inode: readers never see half a file
 
 
+def from_settings(settings: object) -> Clock:
+    """A FileClock if the settings name one (tests and demos only), else the system clock."""
+    clock_file = getattr(settings, "clock_file", None)
+    return FileClock(clock_file) if clock_file else SystemClock()
+
+
 def init_app(app: Flask, clock: Clock | None) -> None:
-    """The given clock, else a FileClock if the settings name one (tests/demo), else the system."""
-    if clock is None:
-        settings = app.config.get("SIGNAGE")
-        clock_file = getattr(settings, "clock_file", None)
-        clock = FileClock(clock_file) if clock_file else SystemClock()
-    app.extensions["signage.clock"] = clock
+    """The given clock, else the one the settings call for."""
+    app.extensions["signage.clock"] = clock or from_settings(app.config.get("SIGNAGE"))
 
 
 def get_clock(app: Flask | None = None) -> Clock:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from server.clock import Clock, FileClock, SystemClock
+from server.clock import from_settings as clock_from_settings
 from server.config import Settings
 from server.db import Database, make_engine
 
@@ -63,11 +63,6 @@ def demo_enrolment_token(settings: Settings, now: datetime) -> str | None:
         engine.dispose()
 
 
-def _clock(settings: Settings) -> Clock:
-    # The server's own clock: a token must not have expired by the time the server reads it.
-    return FileClock(settings.clock_file) if settings.clock_file else SystemClock()
-
-
 def start_demo_player(
     settings: Settings, base_url: str, echo: Callable[[str], None]
 ) -> subprocess.Popen[bytes] | None:
@@ -83,7 +78,7 @@ def start_demo_player(
     data_dir = settings.instance_path / "player"
     args = [str(command), "--server", base_url, "--data-dir", str(data_dir)]
     if not (data_dir / "device.json").exists():  # paired by an earlier run: no token needed
-        token = demo_enrolment_token(settings, _clock(settings).now())
+        token = demo_enrolment_token(settings, clock_from_settings(settings).now())
         if token is None:
             echo("demo screen: the demo organisations are missing; no screen started")
             return None

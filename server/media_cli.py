@@ -8,14 +8,7 @@ from pathlib import Path
 import click
 
 from server.cli_support import friendly, settings_from
-from server.clock import Clock, FileClock, SystemClock
-from server.config import Settings
-
-
-def _clock(settings: Settings) -> Clock:
-    """The system clock; the settings' test clock file when one is configured."""
-    return FileClock(settings.clock_file) if settings.clock_file else SystemClock()
-
+from server.clock import from_settings as clock_from_settings
 
 asset: click.Group = click.Group("asset", help="Assets: add image files.")
 
@@ -39,7 +32,7 @@ def asset_add(ctx: click.Context, files: tuple[Path, ...], org_name: str, title:
     from server.uploads import Author, MediaLimits, display_name, upload_image
 
     settings = settings_from(ctx)
-    store, clock = make_store(settings), _clock(settings)
+    store, clock = make_store(settings), clock_from_settings(settings)
     limits = MediaLimits.from_settings(settings)
     database = Database(make_engine(settings))
     refused = 0
@@ -104,7 +97,10 @@ def media_gc(ctx: click.Context, really: bool) -> None:
     database = Database(make_engine(settings))
     try:
         found = collect(
-            database.session, make_store(settings), _clock(settings).now(), dry_run=not really
+            database.session,
+            make_store(settings),
+            clock_from_settings(settings).now(),
+            dry_run=not really,
         )
     finally:
         database.engine.dispose()
