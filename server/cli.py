@@ -204,6 +204,59 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool, no_player: bo
     )
 
 
+@cli.group()
+def jobs() -> None:
+    """Timed server work (pruning expired pairings, old plays): one runner per installation."""
+
+
+@jobs.command("run")
+@click.pass_context
+@friendly
+def jobs_run(ctx: click.Context) -> None:
+    """Run the job loop until stopped; safe to start on several nodes (one holds the lease)."""
+    import signal
+    import threading
+
+    from server.clock import from_settings
+    from server.db import Database, make_engine
+    from server.jobs import Runner
+
+    settings = settings_from(ctx)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    runner = Runner(Database(make_engine(settings)), settings, from_settings(settings))
+    click.echo(f"job runner {runner.holder}: checking every {runner.check.total_seconds():.0f}s")
+    runner.run_forever(stop)
+
+
+@jobs.command("once")
+@click.pass_context
+@friendly
+def jobs_once(ctx: click.Context) -> None:
+    """Take the lease and run every job's current tick once (for cron, or by hand)."""
+    from server.clock import from_settings
+    from server.db import Database, make_engine
+    from server.jobs import Runner, release_lease
+
+    settings = settings_from(ctx)
+    database = Database(make_engine(settings))
+    runner = Runner(database, settings, from_settings(settings))
+    try:
+        outcomes = runner.step()
+        if outcomes:
+            release_lease(database, runner.holder)
+    finally:
+        database.engine.dispose()
+    if not outcomes:
+        raise click.ClickException("another job runner holds the lease; nothing was run")
+    for o in outcomes:
+        state = ("ok" if o.ok else "FAILED") if o.ran else "skipped"
+        click.echo(f"{o.job} {o.scheduled_for.isoformat()} {state}: {o.detail}")
+    if any(not o.ok for o in outcomes):
+        sys.exit(1)
+
+
 # Command groups that live with their domain.
 cli.add_command(campaign)
 cli.add_command(preview)

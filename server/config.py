@@ -97,6 +97,9 @@ class Settings(BaseModel):
         description="TESTS AND DEMOS ONLY: a file that sets the server clock (an RFC 3339 "
         "instant, or +/- seconds from the system clock); see server.clock.FileClock.",
     )
+    play_retention_days: int = Field(
+        default=730, ge=1, le=36500, description="How long proof-of-play events are kept."
+    )
     log_level: str = Field(default="INFO", description="Python logging level.")
     session_cookie_secure: bool = Field(
         default=False, description="Send the session cookie over HTTPS only."

@@ -5,6 +5,7 @@ from server.models.activity import AuditEvent, Command, PlayEvent, Screenshot
 from server.models.base import Base, UTCDateTime
 from server.models.content import Asset, AssetKind, Playlist, PlaylistItem, Variant
 from server.models.fleet import EnrolmentToken, Group, GroupMember, Pairing, Screen
+from server.models.jobs import JobLease, JobRun
 from server.models.scheduling import Campaign, CampaignStatus, Publication, ScheduleEntry
 
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "EnrolmentToken",
     "Group",
     "GroupMember",
+    "JobLease",
+    "JobRun",
     "Membership",
     "Organisation",
     "Pairing",
