@@ -1,5 +1,5 @@
-"""HTTP to the server: one transport (`player.http`), a timeout on every call, errors mapped at the
-edge.
+"""HTTP to the server: one transport (`player.transport`), a timeout on every call, errors
+mapped at the edge.
 
 Every response's `Signage-Server-Time` feeds the clock-offset estimator. Retrying is the
 caller's business (`Backoff`): a request here is sent once (twice only when a kept-alive
@@ -32,8 +32,8 @@ from player.errors import (
     ServerUnreachable,
     Unauthorized,
 )
-from player.http import Response, Transport
 from player.protocol import HelloRequest, ManifestReply, MediaBody, Paired, Pairing, PlaysReply
+from player.transport import Response, Transport
 
 USER_AGENT = f"signage-player/{__version__}"
 CONNECT_TIMEOUT_S = 5.0

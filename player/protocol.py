@@ -1,7 +1,7 @@
 """The wire's shapes (docs/player-protocol.md) as plain types, and the server seen from the player.
 
 `ServerApi` is the seam between the agent and HTTP: `client.ServerClient` implements it over
-`player.http`; everything above it is testable without a network.
+`player.transport`; everything above it is testable without a network.
 """
 
 from __future__ import annotations

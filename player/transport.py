@@ -45,7 +45,9 @@ class Origin:
 
 def proxy_for(scheme: str, host: str, environ: Mapping[str, str]) -> str | None:
     """The proxy URL the environment sets for `scheme` (`https_proxy`…), unless `no_proxy`
-    names the host (or one of its parent domains, or `*`)."""
+    names the host (or one of its parent domains, or `*`), or the host is this machine."""
+    if host in ("localhost", "::1") or host.startswith("127."):
+        return None  # no proxy elsewhere can reach our own loopback
     no_proxy = environ.get("no_proxy", environ.get("NO_PROXY", ""))
     for entry in (e.strip().lower().lstrip(".") for e in no_proxy.split(",")):
         if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from player.http import BodyTooLarge, TooManyRedirects, Transport, proxy_for
+from player.transport import BodyTooLarge, TooManyRedirects, Transport, proxy_for
 
 
 @dataclass
@@ -177,3 +177,5 @@ def test_no_proxy_and_the_proxy_variables() -> None:
     assert proxy_for("https", "screens.local", env) is None
     assert proxy_for("https", "x", {"https_proxy": "http://p", "NO_PROXY": "*"}) is None
     assert proxy_for("https", "x", {}) is None
+    for here in ("localhost", "127.0.0.1", "::1"):  # never through a proxy
+        assert proxy_for("http", here, {"http_proxy": "http://q:3128"}) is None
