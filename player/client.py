@@ -56,14 +56,13 @@ class Backoff:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
         self.failures = 0
 
-    def ceiling(self, cap_s: float | None = None) -> float:
-        """The upper bound of the next delay (`cap_s` lowers the cap for this one)."""
-        cap = self.cap_s if cap_s is None else min(self.cap_s, cap_s)
-        return min(cap, self.base_s * 2.0 ** min(self.failures, 64))
+    def ceiling(self) -> float:
+        """The upper bound of the next delay."""
+        return min(self.cap_s, self.base_s * 2.0 ** min(self.failures, 64))
 
-    def next_delay(self, retry_after: float | None = None, cap_s: float | None = None) -> float:
+    def next_delay(self, retry_after: float | None = None) -> float:
         """Count one more failure and return how long to wait; never less than `retry_after`."""
-        delay = self._rng.uniform(0.0, self.ceiling(cap_s))
+        delay = self._rng.uniform(0.0, self.ceiling())
         self.failures += 1
         return max(delay, retry_after or 0.0)
 

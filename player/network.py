@@ -182,10 +182,13 @@ class Network:
             return
         except (PlayerError, OSError) as exc:
             retry_after = exc.retry_after if isinstance(exc, ServerRefused) else None
-            # Never slower than the poll interval (a Retry-After aside): a player back from
-            # an outage must see a publish in time for its effective instant, and polling at
-            # the usual pace costs the server no more than a normal day does.
-            delay = self._backoff.next_delay(retry_after, cap_s=self.poll_interval_s)
+            # Quick retries first (a blip), then the usual pace, never slower (a Retry-After
+            # aside): a player back from an outage must see a publish in time for its
+            # effective instant, and the usual pace costs the server no more than a normal day.
+            usual = self._backoff.ceiling() >= self.poll_interval_s
+            delay = self._backoff.next_delay(retry_after)
+            if usual:
+                delay = max(jittered(self.poll_interval_s, self._rng), retry_after or 0.0)
             self._poll_due = now + delay
             log.info("poll failed (%s); again in %.1f s", exc, delay)
             return
