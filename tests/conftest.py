@@ -32,6 +32,26 @@ PG_ENV = "SIGNAGE_TEST_DATABASE_URL"
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    server = os.environ.get(PG_ENV)
+    if server:
+        where = make_url(server).render_as_string(hide_password=True)
+        return f"database tests: SQLite files and PostgreSQL (a fresh database on {where})"
+    return f"database tests: SQLite files only (set {PG_ENV} to add PostgreSQL)"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many database tests ran on each backend, so a CI log shows both did."""
+    counts = {"sqlite": 0, "postgres": 0}
+    for report in terminalreporter.stats.get("passed", []):
+        for backend in counts:
+            if f"[{backend}" in report.nodeid or f"-{backend}]" in report.nodeid:
+                counts[backend] += 1
+    terminalreporter.write_line(
+        f"database tests passed: {counts['sqlite']} on SQLite, {counts['postgres']} on PostgreSQL"
+    )
+
+
 def _settings_for(url: str, instance: Path):  # type: ignore[no-untyped-def]
     return load_settings(
         {"instance_path": instance, "database_url": url, "secret_key": "test-secret"}, environ={}
