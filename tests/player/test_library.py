@@ -125,3 +125,16 @@ def test_forget_drops_everything_on_disk_too(parts: tuple[Library, Cache, ByteSo
     assert library.active is None and library.known_etag() is None
     assert not library._store.path.exists()
     assert library.load() is None
+
+
+def test_an_activation_is_announced(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache", 10_000_000)
+    cache.open()
+    woken: list[bool] = []
+    library = Library(
+        ManifestStore(tmp_path / "manifest.json"), cache, on_activate=lambda: woken.append(True)
+    )
+    library.offer(v1(), '"v1"', T0)
+    assert woken == [True]  # the playback loop looks at once, not at its next planned step
+    library.offer(v2(), '"v2"', T0)
+    assert woken == [True]  # pending: nothing to show yet
