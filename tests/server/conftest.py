@@ -1,4 +1,4 @@
-"""Fixtures for the player protocol tests: the app's store, settings and player runtime."""
+"""Fixtures for server tests that run on the app: its media store, settings and player runtime."""
 
 from __future__ import annotations
 
