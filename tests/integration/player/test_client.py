@@ -19,7 +19,8 @@ from player.clock import OffsetEstimator, SystemClock, iso_ms
 from player.errors import EnrolmentRefused, NotFound, ServerRefused, Unauthorized
 from player.protocol import HelloRequest, Paired, Pairing, PlaysReply
 from tests.integration.conftest import ServerProcess, StartServer
-from tests.integration.player.conftest import TIMEOUT, Content, ContentFor, png
+from tests.integration.player.conftest import ContentFor
+from tests.integration.player.content import TIMEOUT, Content, png
 from tests.integration.player.proxy import Proxy
 
 pytestmark = pytest.mark.integration

@@ -11,14 +11,9 @@ import pytest
 from PIL import Image, UnidentifiedImageError
 
 from tests.integration.conftest import StartServer
-from tests.integration.player.conftest import (
-    ContentFor,
-    PlayerProcess,
-    StartPlayer,
-    png,
-    slot_at,
-    wait_for,
-)
+from tests.integration.player.conftest import ContentFor, StartPlayer
+from tests.integration.player.content import png
+from tests.integration.player.players import PlayerProcess, slot_at, wait_for
 from tests.integration.player.proxy import Proxy
 
 pytestmark = pytest.mark.integration

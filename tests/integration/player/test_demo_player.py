@@ -12,7 +12,8 @@ from server.db import Database, make_engine
 from server.demo import PROVINCE, seed
 from server.demo_player import DEMO_SCREEN, start_demo_player
 from tests.integration.conftest import StartServer
-from tests.integration.player.conftest import TIMEOUT, wait_for
+from tests.integration.player.content import TIMEOUT
+from tests.integration.player.players import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -10,14 +10,9 @@ import random
 import pytest
 
 from tests.integration.conftest import ServerProcess, StartServer
-from tests.integration.player.conftest import (
-    ContentFor,
-    PlayerProcess,
-    StartPlayer,
-    noise_png,
-    slot_at,
-    wait_for,
-)
+from tests.integration.player.conftest import ContentFor, StartPlayer
+from tests.integration.player.content import noise_png
+from tests.integration.player.players import PlayerProcess, slot_at, wait_for
 from tests.integration.player.proxy import Proxy
 
 pytestmark = pytest.mark.integration

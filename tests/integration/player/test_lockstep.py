@@ -15,15 +15,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.integration.conftest import StartServer
-from tests.integration.player.conftest import (
-    Change,
-    ContentFor,
-    PlayerProcess,
-    StartPlayer,
-    png,
-    slot_at,
-    wait_for,
-)
+from tests.integration.player.conftest import ContentFor, StartPlayer
+from tests.integration.player.content import png
+from tests.integration.player.players import Change, PlayerProcess, slot_at, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -9,17 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.integration.conftest import StartServer
-from tests.integration.player.conftest import (
-    SHANGHAI,
-    Change,
-    ContentFor,
-    PlayerProcess,
-    StartPlayer,
-    floor_ms,
-    png,
-    server_now,
-    wait_for,
-)
+from tests.integration.player.conftest import ContentFor, StartPlayer
+from tests.integration.player.content import SHANGHAI, png, server_now
+from tests.integration.player.players import Change, PlayerProcess, floor_ms, wait_for
 
 pytestmark = pytest.mark.integration
 LOCAL = ZoneInfo(SHANGHAI)

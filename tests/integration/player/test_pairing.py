@@ -8,13 +8,9 @@ import requests
 from sqlalchemy import select
 
 from tests.integration.conftest import ServerProcess, StartServer
-from tests.integration.player.conftest import (
-    TIMEOUT,
-    ContentFor,
-    StartPlayer,
-    png,
-    wait_for,
-)
+from tests.integration.player.conftest import ContentFor, StartPlayer
+from tests.integration.player.content import TIMEOUT, png
+from tests.integration.player.players import wait_for
 
 pytestmark = pytest.mark.integration
 
