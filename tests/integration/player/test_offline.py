@@ -16,7 +16,10 @@ from tests.integration.player.players import Change, PlayerProcess, floor_ms, wa
 pytestmark = pytest.mark.integration
 LOCAL = ZoneInfo(SHANGHAI)
 POLL_S = 2
-AGREE = timedelta(milliseconds=100)
+# Not early by a millisecond; late by at most this (how long a busy machine may keep a
+# process from its boundary: lockstep itself is measured in test_lockstep.py). A player
+# that missed the change would be a poll interval or a whole rotation out.
+LATE = timedelta(seconds=1)
 
 
 def test_offline_players_keep_playing_change_day_at_midnight_and_catch_up(
@@ -94,9 +97,9 @@ def test_offline_players_keep_playing_change_day_at_midnight_and_catch_up(
         changes = [c for c in player.changes() if not c.is_card]
         i = next(i for i, c in enumerate(changes) if c.playlist == "day-2")
         assert changes[i - 1].playlist == "day-1" and changes[i - 1].at < midnight
-        assert midnight <= changes[i].at < midnight + AGREE, changes[i]
+        assert midnight <= changes[i].at < midnight + LATE, changes[i]
         firsts.append(changes[i].at)
-    assert abs(firsts[0] - firsts[1]) <= AGREE
+    assert abs(firsts[0] - firsts[1]) <= LATE
 
     # The server comes back, its clock where the players' are: tomorrow. A new publish
     # (a short notice over the theme day) reaches both before its effective instant.
@@ -114,5 +117,5 @@ def test_offline_players_keep_playing_change_day_at_midnight_and_catch_up(
     )
     for player in players:
         notice_on = day(player, "notice")[0]
-        assert effective <= notice_on.at < effective + AGREE, (notice_on, effective)
+        assert effective <= notice_on.at < effective + LATE, (notice_on, effective)
         assert not [c for c in player.changes() if c.at > midnight and c.playlist == "day-1"]
