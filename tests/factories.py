@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from server.auth import create_api_token, hash_password
-from server.models import Membership, Organisation, Role, User
+from server.models import (
+    Asset,
+    Campaign,
+    CampaignStatus,
+    Membership,
+    Organisation,
+    Playlist,
+    PlaylistItem,
+    Role,
+    ScheduleEntry,
+    User,
+)
 from server.orgs import create_organisation
 
 PASSWORD = "correct horse battery"
@@ -77,3 +90,63 @@ class World:
 
     def __getitem__(self, key: str) -> Person:
         return self.people[key]
+
+
+def make_campaign(
+    session: Session,
+    org: Organisation,
+    name: str,
+    now: datetime,
+    *,
+    playlists: Mapping[str, Sequence[tuple[Asset, int]]],
+    entries: Sequence[Mapping[str, Any]],
+    timezone: str = "Asia/Shanghai",
+    start: date = date(2026, 1, 1),
+    end: date = date(2026, 12, 31),
+    targets: Mapping[str, Any] | None = None,
+    transition: str = "cut",
+) -> Campaign:
+    """A draft campaign of `playlists` (asset, duration ms); each entry names its playlist
+    and any other ScheduleEntry fields. Flushed, not committed."""
+    row = Campaign(
+        organisation_id=org.id,
+        name=name,
+        description="",
+        timezone=timezone,
+        start_date=start,
+        end_date=end,
+        targets=dict(targets or {"everyone": True}),
+        status=CampaignStatus.DRAFT,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    made: dict[str, Playlist] = {}
+    for pl_name, items in playlists.items():
+        playlist = Playlist(
+            organisation_id=org.id,
+            campaign_id=row.id,
+            name=pl_name,
+            description="",
+            is_default=False,
+            created_at=now,
+            updated_at=now,
+        )
+        playlist.items = [
+            PlaylistItem(
+                position=i, asset_id=asset.id, asset=asset, duration_ms=ms, transition=transition
+            )
+            for i, (asset, ms) in enumerate(items)
+        ]
+        session.add(playlist)
+        made[pl_name] = playlist
+    session.flush()
+    for i, entry in enumerate(entries):
+        fields = dict(entry)
+        playlist = made[fields.pop("playlist")]
+        row.entries.append(
+            ScheduleEntry(position=i, playlist_id=playlist.id, playlist=playlist, **fields)
+        )
+    session.flush()
+    return row

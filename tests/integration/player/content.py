@@ -82,63 +82,34 @@ class Content:
         transition: str = "cut",
     ) -> int:
         """A draft campaign: playlists of (asset id, duration ms); entries name a playlist."""
-        from server.models import (
-            Asset,
-            Campaign,
-            CampaignStatus,
-            Playlist,
-            PlaylistItem,
-            ScheduleEntry,
-        )
+        from server.models import Asset, Organisation
+        from tests.factories import make_campaign
 
         now = self.now()
         today = now.date()
         with self.server.session() as session:
-            row = Campaign(
-                organisation_id=self.organisation_id,
-                name=name,
-                description="",
+            org = session.get(Organisation, self.organisation_id)
+            assert org is not None
+
+            def asset(asset_id: int) -> Asset:
+                found = session.get(Asset, asset_id)
+                assert found is not None, asset_id
+                return found
+
+            row = make_campaign(
+                session,
+                org,
+                name,
+                now,
+                playlists={
+                    pl: [(asset(a), ms) for a, ms in items] for pl, items in playlists.items()
+                },
+                entries=entries,
                 timezone=timezone,
-                start_date=start or today - timedelta(days=7),
-                end_date=end or today + timedelta(days=30),
-                targets={"everyone": True},
-                status=CampaignStatus.DRAFT,
-                created_at=now,
-                updated_at=now,
+                start=start or today - timedelta(days=7),
+                end=end or today + timedelta(days=30),
+                transition=transition,
             )
-            session.add(row)
-            session.flush()
-            made: dict[str, Playlist] = {}
-            for pl_name, items in playlists.items():
-                playlist = Playlist(
-                    organisation_id=self.organisation_id,
-                    campaign_id=row.id,
-                    name=pl_name,
-                    description="",
-                    is_default=False,
-                    created_at=now,
-                    updated_at=now,
-                )
-                playlist.items = [
-                    PlaylistItem(
-                        position=i,
-                        asset_id=asset_id,
-                        asset=session.get(Asset, asset_id),
-                        duration_ms=ms,
-                        transition=transition,
-                    )
-                    for i, (asset_id, ms) in enumerate(items)
-                ]
-                session.add(playlist)
-                made[pl_name] = playlist
-            session.flush()
-            for i, entry in enumerate(entries):
-                fields = dict(entry)
-                playlist = made[fields.pop("playlist")]
-                row.entries.append(
-                    ScheduleEntry(position=i, playlist_id=playlist.id, playlist=playlist, **fields)
-                )
-            session.flush()
             return int(row.id)
 
     def publish(self, campaign_id: int) -> datetime:

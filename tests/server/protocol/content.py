@@ -19,13 +19,10 @@ from server.media.store import MediaStore
 from server.models import (
     Asset,
     Campaign,
-    CampaignStatus,
     Organisation,
-    Playlist,
-    PlaylistItem,
     Publication,
-    ScheduleEntry,
 )
+from tests.factories import make_campaign
 
 
 def png_bytes(colour: str, size: tuple[int, int] = (640, 360)) -> bytes:
@@ -68,45 +65,19 @@ def campaign(
     end: date = date(2026, 12, 31),
     targets: Mapping[str, Any] | None = None,
 ) -> Campaign:
-    """A draft campaign; each entry names its playlist and any ScheduleEntry fields."""
-    row = Campaign(
-        organisation_id=org.id,
-        name=name,
-        description="",
+    """A draft campaign, committed; each entry names its playlist and any entry fields."""
+    row = make_campaign(
+        session,
+        org,
+        name,
+        now,
+        playlists=playlists,
+        entries=entries,
         timezone=timezone,
-        start_date=start,
-        end_date=end,
-        targets=dict(targets or {"everyone": True}),
-        status=CampaignStatus.DRAFT,
-        created_at=now,
-        updated_at=now,
+        start=start,
+        end=end,
+        targets=targets,
     )
-    session.add(row)
-    session.flush()
-    made: dict[str, Playlist] = {}
-    for pl_name, items in playlists.items():
-        playlist = Playlist(
-            organisation_id=org.id,
-            campaign_id=row.id,
-            name=pl_name,
-            description="",
-            is_default=False,
-            created_at=now,
-            updated_at=now,
-        )
-        playlist.items = [
-            PlaylistItem(position=i, asset_id=asset.id, asset=asset, duration_ms=ms)
-            for i, (asset, ms) in enumerate(items)
-        ]
-        session.add(playlist)
-        made[pl_name] = playlist
-    session.flush()
-    for i, entry in enumerate(entries):
-        fields = dict(entry)
-        playlist = made[fields.pop("playlist")]
-        row.entries.append(
-            ScheduleEntry(position=i, playlist_id=playlist.id, playlist=playlist, **fields)
-        )
     session.commit()
     return row
 
