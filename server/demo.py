@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import subprocess
+import sys
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -182,6 +184,8 @@ def run_demo(
     from server.demo_player import start_demo_player
 
     app = create_app(settings)
+    # SIGTERM (a plain `kill`) unwinds like Ctrl-C, so the `finally` below stops the player.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # The player starts first and retries with backoff until the server below answers.
     screen = start_demo_player(settings, url, echo) if player else None
     try:

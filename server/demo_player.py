@@ -77,17 +77,23 @@ def start_demo_player(
         return None
     data_dir = settings.instance_path / "player"
     args = [str(command), "--server", base_url, "--data-dir", str(data_dir)]
+    env = dict(os.environ)
     if not (data_dir / "device.json").exists():  # paired by an earlier run: no token needed
         token = demo_enrolment_token(settings, clock_from_settings(settings).now())
         if token is None:
             echo("demo screen: the demo organisations are missing; no screen started")
             return None
-        args += ["--enrol-token", token]
+        # In the environment, not on the command line, where `ps` would show it to anyone.
+        env["SIGNAGE_PLAYER_ENROL_TOKEN"] = token
     display = "window" if has_display() else "headless"
     args += ["--name", DEMO_SCREEN, "--display", display]
     # The player logs to <data dir>/logs itself; the demo's console stays the server's.
     process = subprocess.Popen(  # noqa: S603 - our own command, no shell
-        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+        args,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
     )
     where = "in a window" if display == "window" else f"headless ({data_dir / 'frames'})"
     echo(f"demo screen: signage-player (pid {process.pid}) {where}")
