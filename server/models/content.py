@@ -6,20 +6,16 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.models.base import Base
+from server.models.base import Base, enum_column
 
 
 class AssetKind(enum.StrEnum):
     IMAGE = "image"
     VIDEO = "video"
     SLOGAN = "slogan"
-
-
-def _values(e: type[enum.Enum]) -> list[str]:
-    return [str(m.value) for m in e]
 
 
 class Asset(Base):
@@ -32,9 +28,7 @@ class Asset(Base):
     organisation_id: Mapped[int] = mapped_column(
         ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
     )
-    kind: Mapped[AssetKind] = mapped_column(
-        Enum(AssetKind, native_enum=False, length=10, values_callable=_values)
-    )
+    kind: Mapped[AssetKind] = mapped_column(enum_column(AssetKind, 10))
     # SHA-256 of the stored (normalised) bytes; for a slogan, of its canonical text+style.
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     media_type: Mapped[str] = mapped_column(String(100))

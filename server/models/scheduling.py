@@ -6,10 +6,10 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.models.base import Base
+from server.models.base import Base, enum_column
 from server.models.content import Playlist
 
 
@@ -19,10 +19,6 @@ class CampaignStatus(enum.StrEnum):
     APPROVED = "approved"
     PUBLISHED = "published"
     ARCHIVED = "archived"
-
-
-def _values(e: type[enum.Enum]) -> list[str]:
-    return [str(m.value) for m in e]
 
 
 class Campaign(Base):
@@ -41,7 +37,7 @@ class Campaign(Base):
     # Default targets for entries that name none: {"everyone": true} or {"groups": [...], ...}.
     targets: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[CampaignStatus] = mapped_column(
-        Enum(CampaignStatus, native_enum=False, length=12, values_callable=_values),
+        enum_column(CampaignStatus, 12),
         default=CampaignStatus.DRAFT,
     )
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
