@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from server.auth import Actor
-from server.errors import FieldError, ValidationFailed
+from server.errors import FieldError, NotFound, ValidationFailed
 from server.models import Organisation
 
 T = TypeVar("T")
@@ -69,18 +69,8 @@ def paginate(
     }
 
 
-def in_scope(actor: Actor, org_path_column: Any) -> ColumnElement[bool]:
-    """A WHERE clause: the row's organisation lies in one of the actor's subtrees."""
-    roots: Sequence[str] = actor.scope_paths
-    if not roots:
-        return org_path_column.is_(None) & org_path_column.isnot(None)  # matches nothing
-    return or_(*(org_path_column.startswith(p) for p in roots))
-
-
 def org_or_404(session: Session, actor: Actor, org_id: int) -> Organisation:
     org = session.get(Organisation, org_id)
     if org is None or not actor.sees(org.path):
-        from server.errors import NotFound
-
         raise NotFound(f"no organisation {org_id}")
     return org

@@ -10,13 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from server import audit, clock
-from server.api.common import ListQuery, Page, Strict, in_scope, org_or_404, paginate
+from server.api.common import ListQuery, Page, Strict, org_or_404, paginate
 from server.api.policy import ADMIN, READ, current_actor
 from server.api.registry import api
 from server.db import get_session
 from server.errors import Conflict, FieldError
 from server.models import Organisation, Role
 from server.orgs import create_organisation, default_playlist_id
+from server.scope import in_scope
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 
@@ -70,7 +71,7 @@ def _out(org: Organisation) -> OrganisationOut:
 )
 def list_organisations(query: OrganisationQuery) -> dict[str, object]:
     actor = current_actor()
-    stmt = select(Organisation).where(in_scope(actor, Organisation.path))
+    stmt = select(Organisation).where(in_scope(actor))
     if query.parent_id is not None:
         stmt = stmt.where(Organisation.parent_id == query.parent_id)
     if query.name:
