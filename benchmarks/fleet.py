@@ -876,7 +876,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if prime.wrk.fresh < screens:
             say(f"prime: only {prime.wrk.fresh} of {screens} screens got a manifest")
 
-        bare = Node("fleet:bare_app()", env, args, scratch / "bare.log").start()
+        bare = Node("fleet:bare_app()", env, args, scratch / "bare.log")
+        nodes.append(bare)
+        bare.start()
         with measured("baseline: bare Flask 304", [bare], database, scratch) as box:
             with load.running(
                 bare.url,
@@ -887,6 +889,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ) as finish:
                 box["wrk"] = finish(short + 30)
         bare.close()
+        nodes.remove(bare)
         phases.append(box["phase"])
 
         if "a" in args.phases:
