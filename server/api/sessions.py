@@ -11,6 +11,7 @@ from server import auth
 from server.api.common import Strict
 from server.api.policy import PUBLIC, READ, current_actor
 from server.api.registry import api
+from server.api.users import MembershipOut
 from server.db import get_session
 
 bp = Blueprint("session", __name__, url_prefix="/session")
@@ -19,12 +20,6 @@ bp = Blueprint("session", __name__, url_prefix="/session")
 class LoginIn(Strict):
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=1000)
-
-
-class MembershipOut(BaseModel):
-    organisation_id: int
-    organisation: str
-    role: str
 
 
 class MeOut(BaseModel):
