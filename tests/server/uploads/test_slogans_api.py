@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.assets.models import Asset, Variant
-from server.errors import ConfigError, ValidationFailed
+from server.media.errors import InvalidMediaRequest, MediaSetupError
 from server.media.fonts import find_font
 from tests.factories import World
 from tests.server.uploads.helpers import body, counts, get
@@ -29,7 +29,7 @@ def fonts() -> None:
     ):
         try:
             find_font(family, "bold")
-        except (ValidationFailed, ConfigError):
+        except (InvalidMediaRequest, MediaSetupError):
             pytest.skip(f"fontconfig has no {family!r} font (Debian package {package})")
 
 
