@@ -19,8 +19,8 @@ from server.assets.models import Variant
 from server.media.errors import InvalidMediaRequest, MediaSetupError
 from server.media.fonts import find_font
 from tests.factories import World
+from tests.server.assets.helpers import counts, multipart, server
 from tests.server.media.samples import encoded, noise
-from tests.server.uploads.helpers import counts, multipart, server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SLOGAN = "网络安全为人民，网络安全靠人民"

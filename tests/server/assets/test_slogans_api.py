@@ -14,7 +14,7 @@ from server.assets.models import Asset, Variant
 from server.media.errors import InvalidMediaRequest, MediaSetupError
 from server.media.fonts import find_font
 from tests.factories import World
-from tests.server.uploads.helpers import body, counts, get
+from tests.server.assets.helpers import body, counts, get
 
 SLOGAN = "网络安全为人民，网络安全靠人民"
 URL = "/api/v1/assets/slogans"
