@@ -507,25 +507,18 @@ def seed(env: dict[str, str], screens: int) -> tuple[list[str], Callable[[], Non
     from PIL import Image
     from sqlalchemy import insert
 
-    from server.assets import import_stream
-    from server.auth import DEVICE_TOKEN_PREFIX, token_digest
+    from server.accounts.models import Organisation
+    from server.accounts.organisations import create_organisation
+    from server.assets.ingest import import_stream
+    from server.auth.actors import DEVICE_TOKEN_PREFIX, token_digest
     from server.campaigns import workflow
+    from server.campaigns.models import Campaign, CampaignStatus, ScheduleEntry
     from server.campaigns.snapshot import normal_targets
     from server.config import load_settings
     from server.db import Database as Db
     from server.db import make_engine
-    from server.models import (
-        Campaign,
-        CampaignStatus,
-        Group,
-        Organisation,
-        Playlist,
-        PlaylistItem,
-        ScheduleEntry,
-        Screen,
-    )
-    from server.models.fleet import GroupMember
-    from server.orgs import create_organisation
+    from server.playlists.models import Playlist, PlaylistItem
+    from server.screens.models import Group, GroupMember, Screen
     from server.storage import make_store
 
     subprocess.run([str(VENV_BIN / "signage"), "db", "upgrade"], env=env, check=True)

@@ -29,7 +29,7 @@ def jobs_run(ctx: click.Context) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     runner = Runner(Database(make_engine(settings)), settings, clock.from_settings(settings))
-    click.echo(f"job runner {runner.holder}: checking every {runner.check.total_seconds():.0f}s")
+    click.echo(f"job runner {runner.holder}: checking every {runner.check.total_seconds():g}s")
     runner.run_forever(stop)
 
 

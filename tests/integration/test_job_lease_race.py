@@ -22,8 +22,8 @@ from sqlalchemy import select
 from server.clock import write_clock_file
 from server.config import env_name, load_settings
 from server.db import Database, make_engine
-from server.jobs import EPOCH, GATE_EVERY, JOBS
-from server.models import JobLease, JobRun
+from server.jobs.models import JobLease, JobRun
+from server.jobs.runner import EPOCH, GATE_EVERY, JOBS
 from tests.integration.conftest import VENV_BIN
 
 pytestmark = pytest.mark.integration

@@ -17,10 +17,11 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from server.models import Asset, Screen
+from server.assets.models import Asset
+from server.screens.models import Screen
 from tests.integration.conftest import StartServer
+from tests.server.assets.helpers import multipart
 from tests.server.media.samples import encoded, noise
-from tests.server.uploads.helpers import multipart
 
 pytestmark = pytest.mark.integration
 CLIENTS, SCREENS, UPLOADS = 16, 400, 8

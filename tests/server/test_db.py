@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from server.db import Database, get_db, get_session, is_busy, make_engine
-from server.models import JobRun
+from server.jobs.models import JobRun
 from tests.conftest import _settings_for
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
