@@ -104,12 +104,12 @@ end
 
 init = function(args)
   math.randomseed(id * 7919 + 1)
-  local tokens, etags = lines("%(tokens)s"), lines("%(etags_in)s")
-  idx, tok, tag = {}, {}, {}
-  for i = id + 1, #tokens, nthreads do
-    idx[#idx + 1] = i
-    tok[#tok + 1] = tokens[i]
-    tag[#tag + 1] = etags[i] or "-"
+  -- each thread reads only its own share (screens id+1, id+1+nthreads, ...)
+  tok, tag = lines("%(share)s-tokens-" .. id), lines("%(share)s-etags-" .. id)
+  idx = {}
+  for j = 1, #tok do
+    idx[j] = id + 1 + (j - 1) * nthreads
+    tag[j] = tag[j] or "-"
   end
   n = #idx
   pos, cur, sent, now, t0 = 0, 1, 0, 0, nil
@@ -509,7 +509,7 @@ def seed(env: dict[str, str], screens: int) -> tuple[list[str], Callable[[], Non
 
     from server.accounts.models import Organisation
     from server.accounts.organisations import create_organisation
-    from server.assets.ingest import import_stream
+    from server.assets.uploads import Author, MediaLimits, upload_image
     from server.auth.actors import DEVICE_TOKEN_PREFIX, token_digest
     from server.campaigns import workflow
     from server.campaigns.models import Campaign, CampaignStatus, ScheduleEntry
@@ -547,7 +547,17 @@ def seed(env: dict[str, str], screens: int) -> tuple[list[str], Callable[[], Non
         png = io.BytesIO()
         Image.new("RGB", (640, 360), "red").save(png, "PNG")
         png.seek(0)
-        asset = import_stream(session, make_store(settings), province, png, "poster.png", now)
+        asset = upload_image(
+            session,
+            make_store(settings),
+            province,
+            png,
+            name="poster.png",
+            title="",
+            now=now,
+            limits=MediaLimits.from_settings(settings),
+            author=Author(None, "benchmark"),
+        ).asset
 
         def campaign(name: str) -> Campaign:
             row = Campaign(
@@ -664,6 +674,14 @@ class Load:
         marker = self.scratch / f"marks-{run}"
         marker.mkdir()
         connections = max(1, min(connections, self.screens))
+        # Each wrk thread's share of the screens in files of its own: reading and splitting
+        # the whole list in every thread's init costs minutes for 100,000 screens.
+        share = self.scratch / f"share-{run}"
+        tokens = self.tokens.read_text().splitlines()
+        etags = (etags_in or self.etags).read_text().splitlines()
+        for t in range(connections):
+            Path(f"{share}-tokens-{t}").write_text("\n".join(tokens[t::connections]) + "\n")
+            Path(f"{share}-etags-{t}").write_text("\n".join(etags[t::connections]) + "\n")
         script = self.scratch / f"phase-{run}.lua"
         etags_out = self.scratch / f"etags-{run}.txt"
         script.write_text(
@@ -675,8 +693,7 @@ class Load:
                 "switch": switch or "",
                 "mode": mode,
                 "marker": marker,
-                "tokens": self.tokens,
-                "etags_in": etags_in or self.etags,
+                "share": share,
                 "etags_out": etags_out,
             }
         )
