@@ -59,7 +59,9 @@ def _item_problems(spec: CampaignSpec, item: ItemSpec, field: str) -> Iterator[F
         return
     path = poster_path(spec, item)
     if not path.is_file():
-        yield item.line, f"{field}.poster", f"no such file: {path}"
+        # The path as the file gives it: a server checking an uploaded file must not show
+        # where it unpacked it.
+        yield item.line, f"{field}.poster", f"no such file: {item.source}"
         return
     try:
         inspect_image(path)
