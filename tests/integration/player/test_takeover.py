@@ -20,7 +20,7 @@ from tests.integration.conftest import ServerProcess, StartServer
 from tests.integration.player.conftest import ContentFor, StartPlayer
 from tests.integration.player.content import TIMEOUT, Content, png, server_now
 from tests.integration.player.players import PlayerProcess, wait_for
-from tests.server.protocol.content import proof
+from tests.server.delivery.content import proof
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from server.auth.models import AuditEvent
 from server.clock import SettableClock
 from server.screens.models import Pairing, Screen
-from tests.server.protocol.content import device, pair, proof, public_key
+from tests.server.delivery.content import device, pair, proof, public_key
 
 HELLO = "/api/v1/player/hello"
 CLAIM = "/api/v1/pairings/claim"
