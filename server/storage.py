@@ -1,23 +1,57 @@
-"""The app's media store: local content-addressed files now; a shared store plugs in here."""
+"""The app's media store, chosen by the settings: local disk, or an S3-compatible bucket."""
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+import logging
 
-from server.config import Settings
+from flask import Flask, Response, current_app
+
+from server.api.problems import problem
+from server.config import Settings, env_name
+from server.errors import ConfigError
+from server.media.errors import ChecksumMismatch, StoreMisconfigured, StoreUnavailable
+from server.media.s3 import S3Store, parse_s3_url
 from server.media.store import LocalStore, MediaStore
 
 EXTENSION_KEY = "signage.media"
+RETRY_AFTER_S = 5
+log = logging.getLogger(__name__)
 
 
 def make_store(settings: Settings) -> MediaStore:
-    return LocalStore(settings.media_root)
+    if not settings.media_url:
+        return LocalStore(settings.media_root)
+    # Uploads are staged on local disk before they go to the bucket.
+    try:
+        return S3Store(parse_s3_url(settings.media_url), settings.media_root / "tmp")
+    except StoreUnavailable as exc:  # boto3 is not installed
+        raise ConfigError(f"{env_name('media_url')}: {exc}") from exc
 
 
 def init_app(app: Flask, settings: Settings) -> MediaStore:
     store = make_store(settings)
+    if isinstance(store, S3Store):
+        try:
+            store.check()
+        except StoreMisconfigured as exc:
+            raise ConfigError(f"{env_name('media_url')}: {exc}") from exc
+        except StoreUnavailable as exc:
+            # The bucket may come back: start, and answer media requests with 503 meanwhile.
+            log.warning("%s: %s", env_name("media_url"), exc)
     app.extensions[EXTENSION_KEY] = store
+    app.register_error_handler(StoreUnavailable, _unavailable)
+    app.register_error_handler(ChecksumMismatch, _unavailable)
     return store
+
+
+def _unavailable(exc: Exception) -> Response:
+    log.warning("media store: %s", exc)
+    return problem(
+        503,
+        "Service Unavailable",
+        "the media store is unavailable; retry",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 def get_store(app: Flask | None = None) -> MediaStore:
