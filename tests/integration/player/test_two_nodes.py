@@ -13,10 +13,7 @@ configured from deploy/nginx.conf, with real headless players polling through ng
 
 from __future__ import annotations
 
-import os
-import signal
 from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -39,20 +36,6 @@ POLL_S = 2
 LATE = timedelta(seconds=1)  # as in test_offline.py: how late a busy machine may be
 COLOURS = {"red": (200, 30, 30), "green": (30, 160, 40), "white": (240, 240, 240)}
 PLAYERS = ("p1", "p2", "p3")
-
-
-def kill_node(server: ServerProcess) -> None:
-    """SIGKILL a gunicorn node, master and workers at once, as a power cut would."""
-    assert server.process is not None
-    master = server.process.pid
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    for pid in [master, *map(int, children)]:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    server.process.wait(15)
-    server.process = None
 
 
 def frame_colour(player: PlayerProcess) -> tuple[int, int, int]:
@@ -186,7 +169,7 @@ def _run(
         30,
         describe,
     )
-    kill_node(a)
+    a.kill()
     killed_at = datetime.now().timestamp()
     seen = {p.data_dir.name: len(p.changes()) for p in players}
     answered = {f"Bearer {p.device()['device_token']}": p for p in players}  # type: ignore[index]
