@@ -6,30 +6,11 @@ that were wrong. Each class carries the HTTP status it maps to.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from server.media.errors import FieldError, KnownError
 
 
-@dataclass(frozen=True)
-class FieldError:
-    """One offending input field: a dotted path (`items[2].duration`) and why."""
-
-    field: str
-    reason: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "reason": self.reason}
-
-
-class SignageError(Exception):
-    """Root of every error the server raises on purpose."""
-
-    status: int = 500
-    title: str = "Internal Server Error"
-
-    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.errors: list[FieldError] = list(errors or [])
+class SignageError(KnownError):
+    """Root of every error the server raises on purpose (media's are `MediaError`s)."""
 
 
 class ValidationFailed(SignageError, ValueError):
@@ -67,20 +48,6 @@ class PayloadTooLarge(SignageError, ValueError):
     title = "Content Too Large"
 
 
-class UnsupportedMedia(SignageError, ValueError):
-    """The bytes are not a kind of media the product accepts (or are hostile)."""
-
-    status = 415
-    title = "Unsupported Media Type"
-
-
-class MediaRejected(SignageError, ValueError):
-    """The bytes claim an accepted kind but cannot be used (truncated, bomb, too large)."""
-
-    status = 422
-    title = "Unprocessable Content"
-
-
 class ServiceUnavailable(SignageError):
     status = 503
     title = "Service Unavailable"
@@ -92,3 +59,6 @@ class ServiceUnavailable(SignageError):
 
 class ConfigError(SignageError):
     """A setting is missing or malformed; start-up stops with this message."""
+
+
+__all__ = ["FieldError", "KnownError"]

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from server.errors import FieldError, ServiceUnavailable, SignageError, ValidationFailed
+from server.errors import FieldError, KnownError, ValidationFailed
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -63,11 +63,12 @@ def validation_failed(exc: ValidationError, where: str) -> ValidationFailed:
 
 
 def init_app(app: Flask) -> None:
-    @app.errorhandler(SignageError)
-    def _signage(exc: SignageError) -> Response:
+    @app.errorhandler(KnownError)
+    def _known(exc: KnownError) -> Response:
         headers = {}
-        if isinstance(exc, ServiceUnavailable):
-            headers["Retry-After"] = str(exc.retry_after)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
         return problem(exc.status, exc.title, exc.detail, exc.errors, headers)
 
     @app.errorhandler(HTTPException)

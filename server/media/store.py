@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
-from server.errors import FieldError, NotFound, PayloadTooLarge, ValidationFailed
+from server.media.errors import FieldError, InvalidMediaRequest, MediaNotFound, MediaTooLarge
 
 CHUNK_SIZE = 1024 * 1024
 # An upload that has not been committed within a day belongs to a dead process.
@@ -32,9 +32,9 @@ _TEMP_SUFFIX = ".part"
 
 
 def check_sha(sha: str) -> str:
-    """Return `sha` if it is 64 lowercase hex digits, else raise ValidationFailed."""
+    """Return `sha` if it is 64 lowercase hex digits, else raise InvalidMediaRequest."""
     if not isinstance(sha, str) or _SHA_RE.fullmatch(sha) is None:
-        raise ValidationFailed(
+        raise InvalidMediaRequest(
             "not a content hash",
             [FieldError("sha256", "must be 64 lowercase hexadecimal digits")],
         )
@@ -111,9 +111,9 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def blob_missing(sha: str) -> NotFound:
+def blob_missing(sha: str) -> MediaNotFound:
     """The error every backend raises for a blob it does not hold."""
-    return NotFound(f"no media {sha}")
+    return MediaNotFound(f"no media {sha}")
 
 
 def new_temp(staging: Path) -> tuple[int, Path]:
@@ -131,7 +131,7 @@ def new_temp(staging: Path) -> tuple[int, Path]:
 def stage_stream(stream: BinaryIO, max_bytes: int, staging: Path) -> StagedBlob:
     """Copy `stream` to a temp file in `staging`, hashing as it goes.
 
-    Reads at most `max_bytes + 1` bytes: one byte past the cap raises PayloadTooLarge
+    Reads at most `max_bytes + 1` bytes: one byte past the cap raises MediaTooLarge
     and removes the temp file, without reading the rest of the stream.
     """
     if max_bytes < 0:
@@ -148,7 +148,7 @@ def stage_stream(stream: BinaryIO, max_bytes: int, staging: Path) -> StagedBlob:
                     break
                 total += len(chunk)
                 if total > max_bytes:
-                    raise PayloadTooLarge(
+                    raise MediaTooLarge(
                         f"upload exceeds the limit of {max_bytes} bytes",
                         [FieldError("file", f"larger than {max_bytes} bytes")],
                     )

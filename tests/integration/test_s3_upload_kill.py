@@ -29,7 +29,7 @@ def multipart(data: bytes, boundary: str) -> bytes:
 
 
 def rows_and_objects(server: ServerProcess) -> tuple[set[str], set[str]]:
-    from server.models import Asset, Variant
+    from server.assets.models import Asset, Variant
 
     with server.session() as session:
         rows = set(session.scalars(select(Asset.sha256)))

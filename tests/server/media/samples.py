@@ -13,7 +13,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from server.errors import MediaRejected, SignageError, UnsupportedMedia
+from server.errors import KnownError
+from server.media.errors import MediaRejected, UnsupportedMedia
 
 POLYGLOT_SCRIPT = b"*/=alert('polyglot');/*"
 
@@ -135,7 +136,7 @@ class Hostile:
 
     name: str
     make: Callable[[], bytes]
-    error: type[SignageError]
+    error: type[KnownError]
     reason: str
 
 
