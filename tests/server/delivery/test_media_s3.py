@@ -11,7 +11,6 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
-from tests.server.delivery.test_media import _published_variant
 
 from server.app import create_app
 from server.clock import SettableClock
@@ -21,6 +20,7 @@ from server.media.s3 import IMMUTABLE
 from server.media.store import MediaStore
 from server.storage import EXTENSION_KEY
 from tests.s3 import S3Server
+from tests.server.delivery.test_media import _published_variant
 
 REDIRECT_S = 600
 

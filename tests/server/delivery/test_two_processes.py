@@ -10,7 +10,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
-from tests.server.delivery.content import campaign, device, image_asset, pair, publish
 
 from server.app import create_app
 from server.clock import SettableClock
@@ -18,6 +17,7 @@ from server.config import Settings
 from server.db import get_db
 from server.delivery.runtime import player_runtime
 from server.media.store import MediaStore
+from tests.server.delivery.content import campaign, device, image_asset, pair, publish
 
 
 @pytest.fixture
