@@ -1,20 +1,21 @@
-"""The app's media store, chosen by the settings: local disk, or an S3-compatible bucket."""
+"""The app's media store, chosen by the settings: local disk, or an S3-compatible bucket.
+
+A bucket that cannot be reached raises StoreUnavailable, a MediaUnavailable: the
+problem+json handler answers 503 with Retry-After."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, current_app
+from flask import Flask, current_app
 
-from server.api.problems import problem
 from server.config import Settings, env_name
 from server.errors import ConfigError
-from server.media.errors import ChecksumMismatch, StoreMisconfigured, StoreUnavailable
+from server.media.errors import StoreMisconfigured, StoreUnavailable
 from server.media.s3 import S3Store, parse_s3_url
 from server.media.store import LocalStore, MediaStore
 
 EXTENSION_KEY = "signage.media"
-RETRY_AFTER_S = 5
 log = logging.getLogger(__name__)
 
 
@@ -39,19 +40,7 @@ def init_app(app: Flask, settings: Settings) -> MediaStore:
             # The bucket may come back: start, and answer media requests with 503 meanwhile.
             log.warning("%s: %s", env_name("media_url"), exc)
     app.extensions[EXTENSION_KEY] = store
-    app.register_error_handler(StoreUnavailable, _unavailable)
-    app.register_error_handler(ChecksumMismatch, _unavailable)
     return store
-
-
-def _unavailable(exc: Exception) -> Response:
-    log.warning("media store: %s", exc)
-    return problem(
-        503,
-        "Service Unavailable",
-        "the media store is unavailable; retry",
-        headers={"Retry-After": str(RETRY_AFTER_S)},
-    )
 
 
 def get_store(app: Flask | None = None) -> MediaStore:

@@ -122,8 +122,8 @@ def parse_s3_url(url: str) -> S3Location:
 def make_client(location: S3Location, endpoint: str | None = None) -> Any:
     """A boto3 S3 client for `location` (thread-safe; make one per process)."""
     try:
-        import boto3
-        from botocore.config import Config
+        import boto3  # optional: the s3 extra
+        from botocore.config import Config  # optional: the s3 extra
     except ImportError as exc:  # pragma: no cover - the s3 extra is part of dev
         raise StoreUnavailable(
             "media in S3 need boto3: pip install 'signage-scheduler[s3]'"
@@ -186,8 +186,9 @@ class S3Store:
         return f"{self.prefix}{sha[:2]}/{sha[2:4]}/{sha}"
 
     def _call(self, what: str, call: Callable[[], T]) -> T:
-        """Run one S3 call; connection trouble and server errors become StoreUnavailable."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        """Run one S3 call; connection trouble and server errors become StoreUnavailable
+        (whose detail, shown to clients, names no address: the log has the specifics)."""
+        from botocore.exceptions import BotoCoreError, ClientError  # optional: the s3 extra
 
         try:
             return call()
@@ -197,12 +198,14 @@ class S3Store:
                 raise ChecksumMismatch(f"the store refused the bytes of {what}: {code}") from exc
             if code in _MISSING:
                 raise
-            raise StoreUnavailable(f"media store: {what} failed: {code}") from exc
+            log.warning("media store: %s failed: %s", what, exc)
+            raise StoreUnavailable(f"the media store failed ({code}); retry") from exc
         except BotoCoreError as exc:
-            raise StoreUnavailable(f"media store unreachable: {what}: {exc}") from exc
+            log.warning("media store: %s failed: %s", what, exc)
+            raise StoreUnavailable("the media store is unreachable; retry") from exc
 
     def _head(self, sha: str) -> dict[str, Any] | None:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # optional: the s3 extra
 
         key = self.key(sha)
         try:
@@ -216,7 +219,7 @@ class S3Store:
     def check(self) -> None:
         """Reach the bucket: StoreMisconfigured if it is missing or forbidden,
         StoreUnavailable if the server cannot be reached."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError  # optional: the s3 extra
 
         try:
             self.client.head_bucket(Bucket=self.bucket)
@@ -225,7 +228,8 @@ class S3Store:
             reason = {"404": "does not exist", "403": "is not ours to use (403)"}.get(code, code)
             raise StoreMisconfigured(f"the bucket {self.bucket!r} {reason}") from exc
         except BotoCoreError as exc:
-            raise StoreUnavailable(f"media store unreachable: {exc}") from exc
+            log.warning("media store: bucket %s unreachable: %s", self.bucket, exc)
+            raise StoreUnavailable(f"the media store is unreachable: {exc}") from exc
 
     # -- writing --------------------------------------------------------------------------
 
@@ -249,7 +253,7 @@ class S3Store:
     def _freshen(self, sha: str, size: int) -> bool:
         """True if the blob is stored already; its LastModified is then moved to now, so
         that a gc running now counts it as recent rather than unreferenced."""
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # optional: the s3 extra
 
         head = self._head(sha)
         if head is None or int(head.get("ContentLength", -1)) != size:
@@ -392,7 +396,7 @@ class S3Store:
         return self._get(key, start, stop - 1).read()
 
     def _get(self, key: str, first: int, last: int | None = None) -> Any:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # optional: the s3 extra
 
         span = f"bytes={first}-{'' if last is None else last}"
         try:
@@ -550,7 +554,7 @@ class _ObjectReader(io.RawIOBase):
         return self.position
 
     def readinto(self, buffer: Any) -> int:
-        from botocore.exceptions import BotoCoreError
+        from botocore.exceptions import BotoCoreError  # optional: the s3 extra
 
         if self.position >= self.length:
             return 0
@@ -561,7 +565,8 @@ class _ObjectReader(io.RawIOBase):
             data = self._body.read(len(view))
         except BotoCoreError as exc:
             self._drop()
-            raise StoreUnavailable(f"media store: reading {self.key} failed: {exc}") from exc
+            log.warning("media store: reading %s failed: %s", self.key, exc)
+            raise StoreUnavailable("the media store is unreachable; retry") from exc
         view[: len(data)] = data
         self.position += len(data)
         return len(data)
