@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from server.errors import ConfigError
+from server.media.s3 import parse_s3_url
 
 ENV_PREFIX = "SIGNAGE_"
 SETTINGS_FILE = "signage.toml"
@@ -40,7 +41,25 @@ class Settings(BaseModel):
         description="Signs session cookies; generated into the instance folder when unset.",
     )
     media_path: Path | None = Field(
-        default=None, description="Local media store; default: <instance>/media."
+        default=None,
+        description="Local media store; default: <instance>/media. With media_url, only "
+        "uploads being staged are kept here.",
+    )
+    media_url: str = Field(
+        default="",
+        description="Media in an S3-compatible bucket instead of media_path: "
+        "s3://BUCKET[/PREFIX][?endpoint=URL&region=REGION&addressing=path|virtual|auto"
+        "&public_endpoint=URL] (MinIO, Ceph RGW, Aliyun OSS, AWS). Credentials come from "
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or boto3's other sources). Empty: "
+        "local disk. See docs/scaling.md.",
+    )
+    media_redirect_s: int = Field(
+        default=0,
+        ge=0,
+        le=7 * 24 * 3600,
+        description="With media in S3: answer /media/{sha256} of published content with a "
+        "redirect to a presigned URL valid this many seconds, instead of streaming the bytes "
+        "through the server (0).",
     )
     max_upload_bytes: int = Field(
         default=64 * 1024 * 1024, gt=0, description="Largest accepted upload."
@@ -138,6 +157,14 @@ class Settings(BaseModel):
         value = value.upper()
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return value
+
+    @field_validator("media_url")
+    @classmethod
+    def _media_url(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            parse_s3_url(value)  # ValueError says what is wrong
         return value
 
     @field_validator("screen_profiles", mode="before")
