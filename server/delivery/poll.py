@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -16,6 +17,7 @@ from server.delivery.fingerprint import fingerprint
 from server.errors import Unauthorized
 from server.media.profiles import Profile
 from server.media.store import MediaStore
+from server.monitoring.metrics import Metrics
 from server.screens.commands import pending_commands
 from server.screens.devices import DeviceScreen
 from server.screens.models import Screen
@@ -41,6 +43,7 @@ def answer_poll(
     settings: Settings,
     profiles: Sequence[Profile],
     holds: Callable[[str], bool],
+    metrics: Metrics | None = None,
 ) -> PollAnswer:
     """The poll's answer; `holds(etag)` says whether the player already has that document.
 
@@ -70,7 +73,12 @@ def answer_poll(
         fp.poll_interval_s,
     )
 
+    built = False
+
     def build() -> str:
+        nonlocal built
+        built = True
+        started = time.perf_counter()
         part = compile_part(
             session,
             store,
@@ -83,8 +91,12 @@ def answer_poll(
             max_pixels=settings.max_image_pixels,
         )
         session.commit()  # variants rendered on the way are recorded for every process
+        if metrics is not None:
+            metrics.compiled(time.perf_counter() - started)
         return part
 
     part = cache.part(key, build)
+    if metrics is not None and not built:
+        metrics.cache_hits.inc()
     commands = pending_commands(session, device.id) if device.command_seq else []
     return PollAnswer(fp.etag, assemble(fp.etag, part, commands_json(commands)))

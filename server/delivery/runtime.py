@@ -21,6 +21,8 @@ from server.delivery.cache import ManifestCache
 from server.errors import ServiceUnavailable
 from server.media.profiles import Profile, parse_profiles
 from server.media.store import MediaStore
+from server.monitoring.metrics import Metrics
+from server.monitoring.views import get_metrics
 from server.screens.devices import DeviceLookup
 from server.screens.heartbeats import Heartbeats
 from server.storage import get_store
@@ -109,17 +111,20 @@ class PlayerRuntime:
     manifests: ManifestCache
     profiles: tuple[Profile, ...]
     gate: Gate
+    metrics: Metrics
 
 
 def init_app(app: Flask, prefix: str) -> PlayerRuntime:
     """Set up the player API's per-process state; `prefix` is its URL prefix."""
     settings: Settings = app.config["SIGNAGE"]
+    metrics = get_metrics(app)
     app.session_interface = _NoSessionFor(app.session_interface, prefix)
     heartbeats = Heartbeats(
         get_db(app).engine,
         settings.heartbeat_flush_s,
         # Decided at the first heartbeat: tests set app.testing after create_app.
         thread=lambda: settings.heartbeat_thread and not app.testing,
+        observe=metrics.flushed,
     )
     runtime = PlayerRuntime(
         settings=settings,
@@ -132,6 +137,7 @@ def init_app(app: Flask, prefix: str) -> PlayerRuntime:
         gate=Gate(
             settings.player_concurrency, settings.poll_interval_s, settings.player_max_queue_ms
         ),
+        metrics=metrics,
     )
     app.extensions[EXTENSION_KEY] = runtime
     return runtime
