@@ -73,6 +73,7 @@ class Webhook:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310
                 response.read(65536)
         except urllib.error.HTTPError as exc:
+            exc.close()  # it holds the connection open
             # 4xx other than 408/429: the receiver refuses this message; retrying won't help.
             permanent = 400 <= exc.code < 500 and exc.code not in (408, 409, 425, 429)
             raise DeliveryFailed(f"HTTP {exc.code}", permanent=permanent) from None
