@@ -20,7 +20,7 @@ from server.auth.policy import ADMIN, READ, current_actor
 from server.db import get_session
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
-Minutes = Field(ge=0, le=7 * 24 * 60, description="How long the condition must hold first")
+MINUTES = "How long the condition must hold first (offline: how long unseen)"
 Locale = Literal["en", "zh-CN"]
 
 
@@ -93,7 +93,7 @@ def list_incidents(query: IncidentQuery) -> dict[str, object]:
 class RuleIn(Strict):
     organisation_id: Id
     kind: AlertKind
-    minutes: int = Minutes
+    minutes: int = Field(default=10, ge=0, le=7 * 24 * 60, description=MINUTES)
     min_free_bytes: int = Field(
         default=0, ge=0, le=2**53, description="storage: alert when free disk falls below"
     )
@@ -101,7 +101,9 @@ class RuleIn(Strict):
 
 
 class RulePatch(Patch):
-    minutes: int | SkipJsonSchema[None] = Minutes
+    minutes: int | SkipJsonSchema[None] = Field(
+        default=None, ge=0, le=7 * 24 * 60, description=MINUTES
+    )
     min_free_bytes: int | SkipJsonSchema[None] = Field(default=None, ge=0, le=2**53)
     enabled: bool | SkipJsonSchema[None] = None
 
