@@ -3,7 +3,9 @@ upload count. (The multi-worker gunicorn test is in tests/integration/test_metri
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -74,3 +76,9 @@ def test_metrics_count_polls_compiles_refusals_and_screens(
     assert got[("signage_upload_refusals_total", (("reason", refused),))] == 1
     assert got[("signage_screens", (("organisation", "School"), ("state", "online")))] == 1
     assert got[("signage_screens", (("organisation", "City"), ("state", "offline")))] == 1
+
+    # Every series the Grafana dashboard asks for is one the server exposes.
+    dashboard = (Path(__file__).parents[2] / "deploy" / "grafana-dashboard.json").read_text()
+    wanted = set(re.findall(r"signage_[a-z_]+", dashboard)) - {"signage_scheduler"}
+    exposed = {name for name, _ in got}
+    assert wanted and wanted <= exposed, wanted - exposed
