@@ -67,7 +67,7 @@ def deliver(
 ) -> DeliveredAsset:
     """The delivered form of `asset` for a `width` x `height` screen showing it with `fit`.
 
-    Renders (and records) the variant on first use through `server.renders`, which keeps
+    Renders (and records) the variant on first use through `server.assets.renders`, which keeps
     the slow rendering outside any transaction; the caller commits. Raises the media
     errors (ValidationFailed, MediaRejected, NotFound) when the source cannot be rendered.
     """
