@@ -23,7 +23,7 @@ from server.screens.models import Screen
 from tests.server.alerts.conftest import tick
 from tests.server.alerts.receivers import SmtpServer, WebhookReceiver
 from tests.server.api import objects
-from tests.server.protocol.content import device, pair
+from tests.server.delivery.content import device, pair
 
 SECRET = "s3cret-for-signing-webhooks"
 

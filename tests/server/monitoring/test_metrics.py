@@ -16,7 +16,7 @@ from server.clock import SettableClock
 from server.config import Settings
 from server.monitoring.views import may_scrape
 from tests.server.api import objects
-from tests.server.protocol.content import device, pair
+from tests.server.delivery.content import device, pair
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -78,7 +78,9 @@ def test_metrics_count_polls_compiles_refusals_and_screens(
     assert got[("signage_screens", (("organisation", "City"), ("state", "offline")))] == 1
 
     # Every series the Grafana dashboard asks for is one the server exposes.
-    dashboard = (Path(__file__).parents[2] / "deploy" / "grafana-dashboard.json").read_text()
+    dashboard = (Path(__file__).parents[3] / "deploy" / "grafana-dashboard.json").read_text()
     wanted = set(re.findall(r"signage_[a-z_]+", dashboard)) - {"signage_scheduler"}
-    exposed = {name for name, _ in got}
+    families = [f.name for f in text_string_to_metric_families(r.get_data(as_text=True))]
+    suffixes = ("", "_total", "_bucket", "_sum", "_count")
+    exposed = {name for name, _ in got} | {f + x for f in families for x in suffixes}
     assert wanted and wanted <= exposed, wanted - exposed
