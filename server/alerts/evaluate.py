@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from server.alerts import conditions
@@ -27,6 +27,8 @@ from server.scheduling import Schedule
 from server.screens.devices import DeviceScreen
 from server.screens.models import Screen
 from server.screens.services import is_online
+
+KEEP_RESOLVED = timedelta(days=90)
 
 
 @dataclass
@@ -92,6 +94,8 @@ def evaluate(session: Session, now: datetime, settings: Settings) -> Summary:
     for key, incident in live.items():
         if key not in seen:  # the rule was removed or switched off, or the screen unseen
             _close(session, incident, channels, now, summary, None)
+    # Old incidents go, and their outbox rows with them (ON DELETE CASCADE).
+    session.execute(delete(Incident).where(Incident.resolved_at < now - KEEP_RESOLVED))
     return summary
 
 
