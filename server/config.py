@@ -146,6 +146,33 @@ class Settings(BaseModel):
         description="Wrong pairing codes claimed from one source address per 10 minutes "
         "before its claims get 429 with Retry-After.",
     )
+    alert_digest_s: int = Field(
+        default=60,
+        ge=0,
+        le=3600,
+        description="A channel's alerts are held until none came for this long, then sent "
+        "together: a power cut is one message listing its screens.",
+    )
+    alert_timeout_s: float = Field(
+        default=10.0, gt=0, le=120, description="Timeout of one webhook call or SMTP session."
+    )
+    smtp_host: str = Field(default="", description="SMTP server for alert e-mail (unset: none).")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP server port.")
+    smtp_from: str = Field(
+        default="signage@localhost", max_length=320, description="Sender of alert e-mail."
+    )
+    smtp_username: str = Field(default="", description="SMTP login (unset: none).")
+    smtp_password: str = Field(default="", description="SMTP password.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade SMTP with STARTTLS.")
+    metrics_token: str = Field(
+        default="",
+        description="A bearer token that may read /metrics from anywhere (unset: none).",
+    )
+    metrics_allow: tuple[str, ...] = Field(
+        default=("127.0.0.1/32", "::1/128"),
+        description="Addresses or networks that may read /metrics without the token, when "
+        "they connect directly (a request through a proxy needs the token).",
+    )
     log_level: str = Field(default="INFO", description="Python logging level.")
     session_cookie_secure: bool = Field(
         default=False, description="Send the session cookie over HTTPS only."
@@ -166,6 +193,18 @@ class Settings(BaseModel):
         if value:
             parse_s3_url(value)  # ValueError says what is wrong
         return value
+
+    @field_validator("metrics_allow", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [p.strip() for p in value.split(",") if p.strip()]
+        for network in value:
+            try:
+                ipaddress.ip_network(str(network), strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not an address or network") from None
+        return tuple(str(n) for n in value)
 
     @field_validator("screen_profiles", mode="before")
     @classmethod

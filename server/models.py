@@ -5,6 +5,7 @@ here: this module imports every domain, so importing it from a domain would tie 
 """
 
 from server.accounts.models import ApiToken, Membership, Organisation, Role, User
+from server.alerts.models import AlertChannel, AlertRule, Incident, Notification
 from server.assets.models import Asset, AssetKind, Variant
 from server.auth.models import AuditEvent, RateCounter
 from server.campaigns.models import Campaign, CampaignStatus, Publication, ScheduleEntry
@@ -23,6 +24,10 @@ from server.screens.models import (
 )
 
 __all__ = [
+    "AlertChannel",
+    "AlertRule",
+    "Incident",
+    "Notification",
     "ApiToken",
     "Asset",
     "AssetKind",

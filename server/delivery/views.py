@@ -3,6 +3,7 @@ screenshots and command acknowledgements. Every route but hello takes a device t
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import BinaryIO, Literal, cast
 
@@ -28,15 +29,27 @@ from server.screens.screenshots import save_screenshot
 
 bp = Blueprint("player", __name__, url_prefix="/player")
 SHA256 = r"^[0-9a-f]{64}$"
+POLL_ENDPOINT = "api.player.manifest"
 
 
 @bp.before_request
 def _admit() -> None:
     # Shed before anything costs: no token check, no body parsing, no database.
+    g.player_t0 = time.perf_counter()
     rt = runtime.player_runtime()
     started = request.headers.get("X-Request-Start")
     g.player_slot = rt.gate.enter(started, rt.clock.now() if started else None)
     g.player_runtime = rt
+
+
+@bp.after_request
+def _count_poll(response: Response) -> Response:
+    # Every answer to a poll counts, refusals (401, 503) included: those never reach the view.
+    if request.endpoint == POLL_ENDPOINT:
+        t0 = g.get("player_t0")
+        elapsed = time.perf_counter() - t0 if t0 is not None else 0.0
+        runtime.player_runtime().metrics.poll(response.status_code, elapsed)
+    return response
 
 
 @bp.teardown_request
