@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 import threading
 import time
@@ -29,10 +30,14 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from server.alerts.evaluate import evaluate
+from server.alerts.outbox import deliver
+from server.auth.limits import prune_counters
 from server.clock import Clock
 from server.config import Settings
 from server.db import Database
 from server.jobs.models import JobLease, JobRun
+from server.monitoring.metrics import Metrics
 from server.reports.models import PlayEvent
 from server.screens.pairing import prune_pairings
 
@@ -47,6 +52,9 @@ class Job:
     name: str
     every: timedelta
     run: Callable[[Session, datetime, Settings], str]  # returns a line for the log
+    # The job commits in sessions of its own (the alert outbox): its tick is claimed and
+    # committed before it runs, not in its transaction (see _run_tick).
+    own_transactions: bool = False
 
     def tick(self, now: datetime) -> datetime:
         """The scheduled instant this run belongs to: the same on every node."""
@@ -55,6 +63,10 @@ class Job:
 
 def _prune_pairings(session: Session, now: datetime, settings: Settings) -> str:
     return f"{prune_pairings(session, now)} expired pairings removed"
+
+
+def _prune_rate_counters(session: Session, now: datetime, settings: Settings) -> str:
+    return f"{prune_counters(session, now)} old rate-limit counters removed"
 
 
 def _prune_plays(session: Session, now: datetime, settings: Settings) -> str:
@@ -71,9 +83,22 @@ def _count(result: object) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def _evaluate_alerts(session: Session, now: datetime, settings: Settings) -> str:
+    return str(evaluate(session, now, settings))
+
+
+def _deliver_alerts(session: Session, now: datetime, settings: Settings) -> str:
+    # The outbox commits its claims before sending, so it works in sessions of its own.
+    holder = f"{default_holder()}:{secrets.token_hex(4)}"
+    return str(deliver(session.get_bind(), holder, now, settings))  # type: ignore[arg-type]
+
+
 JOBS: tuple[Job, ...] = (
     Job("prune-pairings", timedelta(minutes=15), _prune_pairings),
     Job("prune-plays", timedelta(days=1), _prune_plays),
+    Job("prune-rate-counters", timedelta(hours=1), _prune_rate_counters),
+    Job("alerts-evaluate", timedelta(minutes=1), _evaluate_alerts),
+    Job("alerts-deliver", timedelta(seconds=30), _deliver_alerts, own_transactions=True),
 )
 GATE_EVERY = timedelta(hours=1)
 
@@ -151,9 +176,16 @@ def run_due(
     holder: str,
     now: datetime,
     jobs: Sequence[Job] = JOBS,
+    metrics: Metrics | None = None,
 ) -> list[Outcome]:
     """Run each job's current tick unless some runner already has; one transaction per job."""
-    return [_run_tick(database, settings, holder, job, job.tick(now), now) for job in jobs]
+    outcomes = []
+    for job in jobs:
+        outcome = _run_tick(database, settings, holder, job, job.tick(now), now)
+        if metrics is not None and outcome.ran:
+            metrics.job_ran(job.name, outcome.ok)
+        outcomes.append(outcome)
+    return outcomes
 
 
 class _AlreadyRun(Exception):
@@ -168,6 +200,8 @@ def _run_tick(
         # A plain read first: a tick that has run costs no failed insert on every check.
         if session.scalar(_tick_run(job.name, tick)) is not None:
             return already
+    if job.own_transactions:
+        return _run_claimed_first(database, settings, holder, job, tick, now)
     try:
         with database.session() as session:
             run = JobRun(job=job.name, scheduled_for=tick, holder=holder, started_at=now)
@@ -206,6 +240,35 @@ def _run_tick(
     return Outcome(job.name, tick, True, True, detail)
 
 
+def _run_claimed_first(
+    database: Database, settings: Settings, holder: str, job: Job, tick: datetime, now: datetime
+) -> Outcome:
+    """A job that commits on its own cannot run inside its claim's transaction (on SQLite
+    that transaction holds the write lock the job's own sessions wait for). Its claim is
+    committed first: a runner killed in the middle of it loses that tick, and the job's next
+    tick takes up what it left (the alert outbox keeps its own claims)."""
+    try:
+        with database.session() as session:
+            session.add(JobRun(job=job.name, scheduled_for=tick, holder=holder, started_at=now))
+    except IntegrityError:
+        return Outcome(job.name, tick, False, True, "already run")
+    try:
+        with database.session() as session:
+            detail = job.run(session, now, settings)[:1000]
+        ok = True
+    except Exception as exc:  # a failing job is reported, never fatal to the runner
+        log.exception("job %s failed", job.name)
+        ok, detail = False, f"{type(exc).__name__}: {exc}"[:1000]
+    with database.session() as session:
+        session.execute(
+            update(JobRun)
+            .where(JobRun.job == job.name, JobRun.scheduled_for == tick)
+            .values(finished_at=now, outcome="ok" if ok else "failed", detail=detail)
+        )
+    log.info("job %s (%s): %s", job.name, tick.isoformat(), detail)
+    return Outcome(job.name, tick, True, ok, detail)
+
+
 def _tick_run(job: str, tick: datetime):  # type: ignore[no-untyped-def]
     return select(JobRun.id).where(JobRun.job == job, JobRun.scheduled_for == tick)
 
@@ -222,7 +285,9 @@ class Runner:
         holder: str | None = None,
         jobs: Sequence[Job] | None = None,
         check: timedelta | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.database, self.settings, self.clock = database, settings, clock
         self.holder = holder or default_holder()
         self.jobs = tuple(jobs_for(settings, self.holder) if jobs is None else jobs)
@@ -238,7 +303,7 @@ class Runner:
         except OperationalError as exc:  # a busy or unreachable database: try next check
             log.warning("job runner %s: cannot reach the lease: %s", self.holder, exc.orig)
             return []
-        return run_due(self.database, self.settings, self.holder, now, self.jobs)
+        return run_due(self.database, self.settings, self.holder, now, self.jobs, self.metrics)
 
     def run_forever(self, stop: threading.Event | None = None) -> None:
         stop = stop or threading.Event()
