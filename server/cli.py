@@ -72,6 +72,38 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
     click.echo(f"database at {revision}")
 
 
+@db.command("downgrade")
+@click.argument("revision")
+@click.pass_context
+@friendly
+def db_downgrade(ctx: click.Context, revision: str) -> None:
+    """Take the schema back to REVISION (`base` drops every table), dropping newer data."""
+    from server.db import make_engine
+    from server.migrations import downgrade
+
+    engine = make_engine(settings_from(ctx))
+    try:
+        downgrade(engine, revision)
+    finally:
+        engine.dispose()
+    click.echo(f"database at {revision}")
+
+
+@db.command("current")
+@click.pass_context
+@friendly
+def db_current(ctx: click.Context) -> None:
+    """Print the revision the database is at (`none` for an empty database)."""
+    from server.db import make_engine
+    from server.migrations import current
+
+    engine = make_engine(settings_from(ctx))
+    try:
+        click.echo(current(engine) or "none")
+    finally:
+        engine.dispose()
+
+
 @cli.group()
 def org() -> None:
     """Organisations."""
