@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, Response
 
-from server import api, clock, db, storage, web
+from server import api, clock, db, faults, storage, web
 from server.api import problems
 from server.api.policy import POLICY_ATTR
 from server.clock import Clock
@@ -39,6 +39,7 @@ def create_app(
         JSON_SORT_KEYS=False,
     )
     logging.getLogger("server").setLevel(settings.log_level)
+    faults.arm(settings.faults)
 
     clock.init_app(app, clock_)
     db.init_app(app, settings)

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.orm import Session
 
+from server import faults
 from server.config import Settings, load_settings
 from server.errors import ConfigError, SignageError
 
@@ -44,6 +45,7 @@ def settings_from(ctx: click.Context) -> Settings:
     obj = ctx.find_root().ensure_object(dict)
     if obj.get("settings") is None:
         obj["settings"] = load_settings(obj.get("overrides"))
+        faults.arm(obj["settings"].faults)
     settings: Settings = obj["settings"]
     return settings
 

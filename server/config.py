@@ -97,6 +97,11 @@ class Settings(BaseModel):
         description="TESTS AND DEMOS ONLY: a file that sets the server clock (an RFC 3339 "
         "instant, or +/- seconds from the system clock); see server.clock.FileClock.",
     )
+    faults: tuple[str, ...] = Field(
+        default=(),
+        description="TESTS ONLY: comma-separated fault points (server.faults.POINTS) where the "
+        "process kills itself, to test what a crash there leaves. Never set in production.",
+    )
     play_retention_days: int = Field(
         default=730, ge=1, le=36500, description="How long proof-of-play events are kept."
     )
@@ -124,6 +129,18 @@ class Settings(BaseModel):
                 sep and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0
             ):
                 raise ValueError(f"{profile!r} is not WIDTHxHEIGHT")
+        return tuple(value)
+
+    @field_validator("faults", mode="before")
+    @classmethod
+    def _known_faults(cls, value: Any) -> Any:
+        from server.faults import POINTS
+
+        if isinstance(value, str):
+            value = [p.strip() for p in value.split(",") if p.strip()]
+        unknown = [p for p in value if p not in POINTS]
+        if unknown:
+            raise ValueError(f"unknown fault points {unknown}; known: {', '.join(POINTS)}")
         return tuple(value)
 
     @property

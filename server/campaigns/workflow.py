@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import audit, content_version
+from server import audit, content_version, faults
 from server.auth import Actor
 from server.campaigns.snapshot import campaign_snapshot
 from server.config import Settings
@@ -145,6 +145,8 @@ def publish(
         publication=publication.id,
         effective_at=effective.isoformat(),
     )
+    session.flush()
+    faults.point("before-publish-commit")
     return publication
 
 

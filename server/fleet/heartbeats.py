@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from sqlalchemy import JSON, Engine, bindparam, case, or_, update
 
+from server import faults
 from server.models import Screen, UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,7 @@ class Heartbeats:
         beats = self.buffer.drain()
         if not beats:
             return 0
+        faults.point("before-heartbeat-flush")
         try:
             write_beats(self.engine, beats)
         except Exception:
