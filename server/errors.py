@@ -81,6 +81,13 @@ class MediaRejected(SignageError, ValueError):
     title = "Unprocessable Content"
 
 
+class InsufficientStorage(SignageError):
+    """The disk (or quota) that bytes were going to is full; nothing was stored."""
+
+    status = 507
+    title = "Insufficient Storage"
+
+
 class ServiceUnavailable(SignageError):
     status = 503
     title = "Service Unavailable"
