@@ -22,13 +22,14 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import content_version
-from server.campaigns.published import load_published, screen_facts, screens_facts
+from server.accounts.organisations import create_organisation
+from server.campaigns import versions as content_version
+from server.campaigns.models import Campaign, Publication
+from server.campaigns.publications import load_published, screen_facts, screens_facts
 from server.config import load_settings
 from server.db import make_engine
 from server.migrations import upgrade
-from server.models import Campaign, Group, Publication, Screen
-from server.orgs import create_organisation
+from server.screens.models import Group, Screen
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

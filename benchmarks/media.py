@@ -121,13 +121,15 @@ def api_client(instance: Path) -> tuple[Any, dict[str, str], Callable[[], None]]
 
     from sqlalchemy import delete
 
-    from server.accounts import create_user
+    from server.accounts.models import Role
+    from server.accounts.organisations import create_organisation
+    from server.accounts.users import create_user
     from server.app import create_app
-    from server.auth import create_api_token
+    from server.assets.models import Asset, Variant
+    from server.auth.actors import create_api_token
+    from server.auth.models import AuditEvent
     from server.db import get_db
     from server.migrations import upgrade
-    from server.models import Asset, AuditEvent, Role, Variant
-    from server.orgs import create_organisation
 
     app = create_app({"instance_path": instance, "secret_key": "bench", "heartbeat_thread": False})
     database = get_db(app)

@@ -116,13 +116,14 @@ def free_port() -> int:
 
 def seed_server(instance: Path, env: dict[str, str], posters: int) -> str:
     """A published playlist of `posters` 5-second posters for everyone; an enrolment token."""
-    from server.assets import import_stream
+    from server.accounts.organisations import create_organisation
+    from server.assets.ingest import import_stream
     from server.campaigns import workflow
+    from server.campaigns.models import Campaign, CampaignStatus, ScheduleEntry
     from server.config import load_settings
     from server.db import Database, make_engine
-    from server.fleet.enrolment import issue_enrolment_token
-    from server.models import Campaign, CampaignStatus, Playlist, PlaylistItem, ScheduleEntry
-    from server.orgs import create_organisation
+    from server.playlists.models import Playlist, PlaylistItem
+    from server.screens.enrolment import issue_enrolment_token
     from server.storage import make_store
 
     settings = load_settings(environ=env)

@@ -224,19 +224,14 @@ def lua(path: Path, tokens: list[str], etags: list[str]) -> Path:
 
 def seed(env: dict[str, str], screens: int) -> list[str]:
     """A migrated database with a published campaign and `screens` paired screens."""
-    from server.auth import DEVICE_TOKEN_PREFIX, token_digest
+    from server.accounts.organisations import create_organisation
+    from server.auth.actors import DEVICE_TOKEN_PREFIX, token_digest
     from server.campaigns import workflow
+    from server.campaigns.models import Campaign, CampaignStatus, ScheduleEntry
     from server.config import load_settings
     from server.db import Database, make_engine
-    from server.models import (
-        Campaign,
-        CampaignStatus,
-        Playlist,
-        PlaylistItem,
-        ScheduleEntry,
-        Screen,
-    )
-    from server.orgs import create_organisation
+    from server.playlists.models import Playlist, PlaylistItem
+    from server.screens.models import Screen
     from server.storage import make_store
 
     subprocess.run([str(VENV_BIN / "signage"), "db", "upgrade"], env=env, check=True)
@@ -251,7 +246,7 @@ def seed(env: dict[str, str], screens: int) -> list[str]:
 
         from PIL import Image
 
-        from server.assets import import_stream
+        from server.assets.ingest import import_stream
 
         png = io.BytesIO()
         Image.new("RGB", (640, 360), "red").save(png, "PNG")

@@ -25,15 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from server.scheduling import (  # noqa: E402
-    DailyWindow,
-    Layer,
-    Rule,
-    Schedule,
-    ScreenFacts,
-    Segment,
-    Targets,
-)
+from server.scheduling import DailyWindow, Layer, Rule, Schedule, ScreenFacts, Segment, Targets
 from server.scheduling.localtime import wall_to_utc, zone  # noqa: E402
 from server.scheduling.occurrences import day_spans, expand  # noqa: E402
 

@@ -7,13 +7,23 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Response
+from flask import Blueprint, Flask, Response
 
-from server import api, clock, db, faults, storage, web
+from server import clock, db, faults, storage, web
+from server.accounts.views import organisations, sessions, tokens, users
 from server.api import problems
-from server.api.policy import POLICY_ATTR
+from server.api.registry import API_PREFIX, api
+from server.api.spec import openapi_json
+from server.assets.views import records, uploads
+from server.auth.policy import POLICY_ATTR, PUBLIC, declare
+from server.campaigns import views as campaigns
 from server.clock import Clock
 from server.config import Settings, load_settings, with_secret
+from server.delivery import media, runtime
+from server.delivery import views as player
+from server.playlists import views as playlists
+from server.reports import views as reports
+from server.screens.views import devices, groups, screens
 
 SERVER_TIME_HEADER = "Signage-Server-Time"
 
@@ -45,10 +55,43 @@ def create_app(
     db.init_app(app, settings)
     storage.init_app(app, settings)
     problems.init_app(app)
-    api.init_app(app)
+    _register_api(app)
+    runtime.init_app(app, f"{API_PREFIX}{player.bp.url_prefix}/")
+    app.register_blueprint(media.bp)
     web.init_app(app)
     _stamp_server_time(app)
     return app
+
+
+# Every REST resource, by domain; each blueprint is mounted under /api/v1.
+API_BLUEPRINTS = [
+    sessions.bp,
+    organisations.bp,
+    users.bp,
+    tokens.bp,
+    screens.bp,
+    groups.bp,
+    records.bp,
+    playlists.bp,
+    player.bp,
+    devices.bp,
+    reports.bp,
+    uploads.bp,
+    campaigns.bp,
+]
+
+
+def _register_api(app: Flask) -> None:
+    root = Blueprint("api", __name__, url_prefix=API_PREFIX)
+    for bp in API_BLUEPRINTS:
+        root.register_blueprint(bp)
+
+    @root.get("/openapi.json")
+    @declare(PUBLIC)
+    def openapi() -> Response:
+        return openapi_json(api, "Signage Scheduler API", "1")
+
+    app.register_blueprint(root)
 
 
 def settings_of(app: Flask) -> Settings:

@@ -6,18 +6,7 @@ that were wrong. Each class carries the HTTP status it maps to.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class FieldError:
-    """One offending input field: a dotted path (`items[2].duration`) and why."""
-
-    field: str
-    reason: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "reason": self.reason}
+from server.media.errors import FieldError, MediaError
 
 
 class SignageError(Exception):
@@ -67,27 +56,6 @@ class PayloadTooLarge(SignageError, ValueError):
     title = "Content Too Large"
 
 
-class UnsupportedMedia(SignageError, ValueError):
-    """The bytes are not a kind of media the product accepts (or are hostile)."""
-
-    status = 415
-    title = "Unsupported Media Type"
-
-
-class MediaRejected(SignageError, ValueError):
-    """The bytes claim an accepted kind but cannot be used (truncated, bomb, too large)."""
-
-    status = 422
-    title = "Unprocessable Content"
-
-
-class InsufficientStorage(SignageError):
-    """The disk (or quota) that bytes were going to is full; nothing was stored."""
-
-    status = 507
-    title = "Insufficient Storage"
-
-
 class ServiceUnavailable(SignageError):
     status = 503
     title = "Service Unavailable"
@@ -99,3 +67,9 @@ class ServiceUnavailable(SignageError):
 
 class ConfigError(SignageError):
     """A setting is missing or malformed; start-up stops with this message."""
+
+
+# What the server raises on purpose: its own errors and those of the pure media package.
+# Both carry `status`, `title`, `detail` and `errors`; handlers catch this tuple.
+KNOWN_ERRORS = (SignageError, MediaError)
+__all__ = ["FieldError", "KNOWN_ERRORS", "MediaError"]

@@ -24,9 +24,8 @@ from sqlalchemy.orm import Session
 from server.app import create_app
 from server.clock import SettableClock
 from server.config import load_settings
-from server.db import get_db, make_engine
+from server.db import Base, get_db, make_engine
 from server.migrations import upgrade
-from server.models import Base
 
 PG_ENV = "SIGNAGE_TEST_DATABASE_URL"
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -10,20 +10,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from server.auth import create_api_token, hash_password
-from server.models import (
-    Asset,
-    Campaign,
-    CampaignStatus,
-    Membership,
-    Organisation,
-    Playlist,
-    PlaylistItem,
-    Role,
-    ScheduleEntry,
-    User,
-)
-from server.orgs import create_organisation
+from server.accounts.models import Membership, Organisation, Role, User
+from server.accounts.organisations import create_organisation
+from server.assets.models import Asset
+from server.auth.actors import create_api_token, hash_password
+from server.campaigns.models import Campaign, CampaignStatus, ScheduleEntry
+from server.playlists.models import Playlist, PlaylistItem
 
 PASSWORD = "correct horse battery"
 

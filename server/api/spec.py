@@ -17,8 +17,9 @@ from flask import Blueprint, Response, json, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
-from server.api.policy import Audience, Policy, declare, enforce
 from server.api.problems import validation_failed
+from server.auth.policy import Audience, Policy, declare, enforce
+from server.db import MAX_ID
 from server.errors import BadRequest, FieldError, ValidationFailed
 
 JSON = "application/json"
@@ -46,7 +47,6 @@ class Operation:
 
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 _INT_PARAM = re.compile(r"<int:(\w+)>")
-MAX_ID = 2**31 - 1  # ids are 32-bit on every backend; a larger one is a 404, not an overflow
 
 
 def _openapi_path(rule: str) -> tuple[str, dict[str, str]]:

@@ -15,10 +15,16 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
-from server.campaigns.cli_support import ORG, now, read_settings, reading, writing
-from server.cli_support import friendly
+from server.campaigns.files.check import check_campaign
+from server.campaigns.files.export import PosterFiles, export_campaign, find_campaign
+from server.campaigns.files.plan import make_plan, render_plan
+from server.campaigns.files.service import apply_file
+from server.cli import friendly, now, reading, settings_from, writing
+from server.storage import make_store
 
 EXIT_PROBLEMS = 2
+
+ORG = click.option("--org", "org", help="Organisation the campaign belongs to.")
 
 
 def _print_problems(lines: list[str]) -> None:
@@ -29,8 +35,6 @@ def _print_problems(lines: list[str]) -> None:
 
 
 def _checked(session: Session | None, file: str, org: str | None, start_on: date | None) -> Any:
-    from server.campaigns.check import check_campaign
-
     checked = check_campaign(session, Path(file), org_name=org, start_on=start_on)
     if checked.problems:
         _print_problems(checked.render(file))
@@ -87,12 +91,10 @@ def plan_cmd(
     ctx: click.Context, file: str, org: str | None, start_on: datetime | None, as_json: bool
 ) -> None:
     """Show what applying FILE would add, change and remove, and the conflicts it brings."""
-    from server.campaigns.plan import make_plan, render_plan
-
     with reading(ctx) as session:
         assert session is not None
         checked = _checked(session, file, org, _day(start_on))
-        plan = make_plan(session, checked.bound, now())
+        plan = make_plan(session, checked.bound, now(ctx))
     if as_json:
         click.echo(json.dumps(_plan_json(plan), ensure_ascii=False, indent=2))
     else:
@@ -137,10 +139,7 @@ def apply_cmd(
     publish: bool,
 ) -> None:
     """Apply FILE as a draft (or published, with --publish); again, it changes nothing."""
-    from server.campaigns.service import apply_file
-    from server.storage import make_store
-
-    settings = read_settings(ctx)
+    settings = settings_from(ctx)
     with writing(ctx) as session:
         checked = _checked(session, file, org, _day(start_on))
         outcome = apply_file(
@@ -148,7 +147,7 @@ def apply_cmd(
             make_store(settings),
             settings,
             checked.bound,
-            now(),
+            now(ctx),
             as_email=as_email,
             publish=publish,
         )
@@ -168,9 +167,6 @@ def apply_cmd(
 @friendly
 def export_cmd(ctx: click.Context, name: str, org: str | None, out: str | None) -> None:
     """Print campaign NAME as a campaign file that applies back to the same content."""
-    from server.campaigns.export import PosterFiles, export_campaign, find_campaign
-    from server.storage import make_store
-
     with reading(ctx) as session:
         assert session is not None
         found = find_campaign(session, name, org)
@@ -180,7 +176,7 @@ def export_cmd(ctx: click.Context, name: str, org: str | None, out: str | None) 
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         text = export_campaign(
-            session, found, PosterFiles(session, make_store(read_settings(ctx)), folder)
+            session, found, PosterFiles(session, make_store(settings_from(ctx)), folder)
         )
     target = folder / f"{_slug(name)}.yaml"
     target.write_text(text, encoding="utf-8")

@@ -8,11 +8,20 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from server.campaigns.cli_support import ORG, now, reading
-from server.campaigns.schema import format_duration
-from server.cli_support import friendly
+from server.campaigns.cli import ORG
+from server.campaigns.files.schema import format_duration
+from server.campaigns.preview import (
+    AtInstant,
+    PreviewSegment,
+    RuleInfo,
+    Timeline,
+    find_screen,
+    screen_at,
+    screen_timeline,
+    to_json,
+)
+from server.cli import friendly, now, reading
 from server.errors import FieldError, ValidationFailed
-from server.preview import AtInstant, PreviewSegment, RuleInfo, Timeline
 
 
 def _instant(value: str, field: str) -> datetime:
@@ -106,20 +115,18 @@ def preview(
     as_json: bool,
 ) -> None:
     """What a screen plays at an instant (--at) or over a time (--from/--to), and why."""
-    from server.preview import find_screen, screen_at, screen_timeline, to_json
-
     if (at is None) == (start is None and end is None) or (at is None and None in (start, end)):
         raise click.UsageError("give --at, or both --from and --to")
     with reading(ctx) as session:
         assert session is not None
         screen = find_screen(session, screen_name, org)
         if at is not None:
-            result = screen_at(session, screen, _instant(at, "--at"), now())
+            result = screen_at(session, screen, _instant(at, "--at"), now(ctx))
             payload, lines = to_json(result), render_at(result)
         else:
             assert start is not None and end is not None
             timeline = screen_timeline(
-                session, screen, _instant(start, "--from"), _instant(end, "--to"), now()
+                session, screen, _instant(start, "--from"), _instant(end, "--to"), now(ctx)
             )
             payload, lines = to_json(timeline), render_timeline(timeline)
     if as_json:

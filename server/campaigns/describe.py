@@ -9,15 +9,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.campaigns.schema import (
+from server.accounts.models import Organisation
+from server.campaigns.files.schema import (
     DAY_NAMES,
     format_date_range,
     format_duration,
     format_instant,
     format_window,
 )
-from server.campaigns.state import EntryState, ItemState
-from server.models import Group, Organisation, Screen
+from server.campaigns.files.state import EntryState, ItemState
+from server.screens.models import Group, Screen
 
 
 class Names:

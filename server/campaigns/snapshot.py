@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.models import Campaign, Playlist, ScheduleEntry
+from server.campaigns.models import Campaign, ScheduleEntry
+from server.playlists.models import Playlist
 
 FORMAT = 1
 TARGET_KEYS = ("everyone", "organisations", "groups", "tags", "screens")

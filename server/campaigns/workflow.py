@@ -13,12 +13,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import audit, content_version, faults
-from server.auth import Actor
+from server import faults
+from server.accounts.models import Role
+from server.auth import audit
+from server.auth.actors import Actor, org_path_of
+from server.campaigns import versions as content_version
+from server.campaigns.models import Campaign, CampaignStatus, Publication
 from server.campaigns.snapshot import campaign_snapshot
 from server.config import Settings
 from server.errors import Conflict, FieldError, Forbidden, ValidationFailed
-from server.models import Campaign, CampaignStatus, Publication, Role
 
 # The command line acts with full rights unless told who it acts as (`--as EMAIL`).
 SYSTEM = Actor(user_id=0, email="signage-cli", roles={"/": Role.ADMIN})
@@ -58,8 +61,6 @@ def _require_status(campaign: Campaign, allowed: tuple[CampaignStatus, ...], ste
 
 
 def org_path(session: Session, campaign: Campaign) -> str:
-    from server.auth import org_path_of
-
     return org_path_of(session, campaign.organisation_id)
 
 

@@ -11,7 +11,7 @@ from typing import Final, Literal
 
 from PIL import Image, ImageDraw, ImageFont
 
-from server.errors import ConfigError, FieldError, ServiceUnavailable, ValidationFailed
+from server.media.errors import FieldError, InvalidMediaRequest, MediaSetupError, MediaUnavailable
 
 Weight = Literal["regular", "bold"]
 FC_MATCH_TIMEOUT: Final = 10.0
@@ -35,16 +35,16 @@ class FontFile:
 def find_font(family: str, weight: Weight = "regular") -> FontFile:
     """The font file fontconfig has for `family` at `weight`.
 
-    Raises ValidationFailed if fontconfig would only substitute another family: drawing a
+    Raises InvalidMediaRequest if fontconfig would only substitute another family: drawing a
     slogan in a font nobody chose is worse than refusing it.
     """
     if not family or any(ord(c) < 32 for c in family):
-        raise ValidationFailed(
+        raise InvalidMediaRequest(
             f"invalid font family {family!r}", [FieldError("font_family", "empty or control")]
         )
     fc_match = shutil.which("fc-match")
     if fc_match is None:
-        raise ConfigError("fontconfig (fc-match) is not installed; it is needed for slogans")
+        raise MediaSetupError("fontconfig (fc-match) is not installed; it is needed for slogans")
     pattern = f"{family.translate(_FC_SPECIAL)}:weight={weight}"
     # Arguments are a list and never go through a shell; the family is escaped for
     # fontconfig's own pattern syntax above.
@@ -57,16 +57,16 @@ def find_font(family: str, weight: Weight = "regular") -> FontFile:
             check=False,
         )
     except (subprocess.TimeoutExpired, OSError) as exc:
-        raise ServiceUnavailable(f"font lookup failed: {exc}") from None
+        raise MediaUnavailable(f"font lookup failed: {exc}") from None
     lines = result.stdout.split("\n")
     if result.returncode != 0 or len(lines) < 3 or not lines[0] or not lines[1].isdigit():
-        raise ValidationFailed(
+        raise InvalidMediaRequest(
             f"font family {family!r} is not installed",
             [FieldError("font_family", "not found by fontconfig")],
         )
     families = [name.strip().casefold() for name in lines[2].split(",")]
     if family.strip().casefold() not in families:
-        raise ValidationFailed(
+        raise InvalidMediaRequest(
             f"font family {family!r} is not installed (fontconfig offers {lines[2]!r})",
             [FieldError("font_family", "not installed")],
         )
@@ -78,7 +78,7 @@ def font_file_at(path: Path, index: int = 0) -> FontFile:
     try:
         face = ImageFont.truetype(str(path), _PROBE_SIZE, index=index)
     except OSError as exc:
-        raise ValidationFailed(
+        raise InvalidMediaRequest(
             f"cannot load font {str(path)!r}: {exc}", [FieldError("font_path", str(exc))]
         ) from None
     family, _style = face.getname()
@@ -121,11 +121,11 @@ def missing_glyphs(text: str, font: FontFile) -> list[str]:
 
 
 def check_glyphs(text: str, font: FontFile, field: str = "text") -> None:
-    """Raise ValidationFailed naming every character of `text` that `font` lacks."""
+    """Raise InvalidMediaRequest naming every character of `text` that `font` lacks."""
     missing = missing_glyphs(text, font)
     if missing:
         listed = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in missing)
-        raise ValidationFailed(
+        raise InvalidMediaRequest(
             f"font {font.family!r} cannot draw: {listed}",
             [FieldError(field, f"characters missing from font {font.family!r}: {listed}")],
         )

@@ -18,7 +18,7 @@ from typing import Final, Literal
 
 from PIL import Image, ImageCms, ImageColor, ImageOps
 
-from server.errors import FieldError, MediaRejected, UnsupportedMedia, ValidationFailed
+from server.media.errors import FieldError, InvalidMediaRequest, MediaRejected, UnsupportedMedia
 
 # A 24-megapixel camera poster fits with room to spare; 50 MP of RGBA is 200 MB decoded.
 DEFAULT_MAX_PIXELS: Final = 50_000_000
@@ -129,7 +129,7 @@ def opened(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[Image.I
                 )
             try:
                 yield img
-            except (MediaRejected, UnsupportedMedia, ValidationFailed):
+            except (MediaRejected, UnsupportedMedia, InvalidMediaRequest):
                 raise
             except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
                 raise _rejected(f"decompression bomb ({exc})") from None
@@ -260,11 +260,11 @@ def normalise(src_path: Path, dst_path: Path, *, max_pixels: int = DEFAULT_MAX_P
 
 
 def parse_colour(value: str, field: str = "background") -> tuple[int, int, int]:
-    """An RGB triple from a CSS colour string, or ValidationFailed naming `field`."""
+    """An RGB triple from a CSS colour string, or InvalidMediaRequest naming `field`."""
     try:
         rgb = ImageColor.getrgb(value)
     except (ValueError, AttributeError):
-        raise ValidationFailed(
+        raise InvalidMediaRequest(
             f"{value!r} is not a colour", [FieldError(field, "not a CSS colour")]
         ) from None
     return rgb[0], rgb[1], rgb[2]

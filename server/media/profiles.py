@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from server.errors import FieldError, ValidationFailed
+from server.media.errors import FieldError, InvalidMediaRequest
 
 Orientation = Literal["landscape", "portrait", "square"]
 MAX_SIDE: Final = 16384
@@ -44,13 +44,13 @@ def orientation_of(width: int, height: int) -> Orientation:
 
 
 def parse_profile(value: str, field: str = "profile") -> Profile:
-    """Parse "WIDTHxHEIGHT"; ValidationFailed naming `field` otherwise."""
+    """Parse "WIDTHxHEIGHT"; InvalidMediaRequest naming `field` otherwise."""
     match = _PROFILE_RE.fullmatch(value) if isinstance(value, str) else None
     if match is not None:
         width, height = int(match.group(1)), int(match.group(2))
         if width <= MAX_SIDE and height <= MAX_SIDE:
             return Profile(width, height)
-    raise ValidationFailed(
+    raise InvalidMediaRequest(
         f"{value!r} is not a screen profile",
         [FieldError(field, f"must be WIDTHxHEIGHT, each side 1..{MAX_SIDE}")],
     )
@@ -66,15 +66,15 @@ def parse_profiles(
     for index, item in enumerate(items):
         try:
             profile = parse_profile(item, f"{field}[{index}]")
-        except ValidationFailed as exc:
+        except InvalidMediaRequest as exc:
             errors.extend(exc.errors)
             continue
         if profile not in profiles:
             profiles.append(profile)
     if errors:
-        raise ValidationFailed(f"invalid {field}", errors)
+        raise InvalidMediaRequest(f"invalid {field}", errors)
     if not profiles:
-        raise ValidationFailed(f"no {field} given", [FieldError(field, "at least one profile")])
+        raise InvalidMediaRequest(f"no {field} given", [FieldError(field, "at least one profile")])
     return tuple(profiles)
 
 
@@ -85,7 +85,9 @@ def profile_for(width: int, height: int, profiles: Sequence[Profile]) -> Profile
     to the larger one: scaling down looks better than up); else the nearest of any.
     """
     if not profiles:
-        raise ValidationFailed("no screen profiles configured", [FieldError("profiles", "empty")])
+        raise InvalidMediaRequest(
+            "no screen profiles configured", [FieldError("profiles", "empty")]
+        )
     wanted = Profile(width, height)
     if wanted in profiles:
         return wanted

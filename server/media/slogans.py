@@ -16,7 +16,7 @@ from typing import Final, Literal, get_args
 
 from PIL import Image, ImageDraw
 
-from server.errors import FieldError, ValidationFailed
+from server.media.errors import FieldError, InvalidMediaRequest
 from server.media.fonts import FontFile, Weight, check_glyphs, find_font, font_file_at, load_font
 from server.media.images import (
     DEFAULT_MAX_PIXELS,
@@ -62,7 +62,7 @@ class SloganStyle:
         for name in ("text_color", "background_color"):
             try:
                 parse_colour(getattr(self, name), name)
-            except ValidationFailed as exc:
+            except InvalidMediaRequest as exc:
                 errors.extend(exc.errors)
         if self.weight not in get_args(Weight):
             errors.append(FieldError("weight", "must be 'regular' or 'bold'"))
@@ -81,7 +81,7 @@ class SloganStyle:
         if not isinstance(self.font_family, str) or not self.font_family.strip():
             errors.append(FieldError("font_family", "must be a non-empty string"))
         if errors:
-            raise ValidationFailed("invalid slogan style", errors)
+            raise InvalidMediaRequest("invalid slogan style", errors)
 
 
 def _is_number(value: object) -> bool:
@@ -107,7 +107,7 @@ _CLIENT_FIELDS: Final = {
 
 
 def style_from_mapping(data: Mapping[str, object], base: SloganStyle | None = None) -> SloganStyle:
-    """A style from request data (JSON), over `base`'s values; ValidationFailed per field."""
+    """A style from request data (JSON), over `base`'s values; InvalidMediaRequest per field."""
     errors: list[FieldError] = []
     values: dict[str, object] = {}
     for key, value in data.items():
@@ -123,7 +123,7 @@ def style_from_mapping(data: Mapping[str, object], base: SloganStyle | None = No
         else:
             errors.append(FieldError(key, f"must be {kind.__name__}"))
     if errors:
-        raise ValidationFailed("invalid slogan style", errors)
+        raise InvalidMediaRequest("invalid slogan style", errors)
     return dataclasses.replace(base or SloganStyle(), **values)  # type: ignore[arg-type]
 
 
@@ -138,15 +138,15 @@ class SloganRender:
 
 
 def clean_text(text: str) -> str:
-    """NFC text with `\\n` line ends, or ValidationFailed (empty, too long, control chars)."""
+    """NFC text with `\\n` line ends, or InvalidMediaRequest (empty, too long, control chars)."""
     if not isinstance(text, str):
-        raise ValidationFailed("slogan text must be a string", [FieldError("text", "not text")])
+        raise InvalidMediaRequest("slogan text must be a string", [FieldError("text", "not text")])
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = "\n".join(line.replace("\t", " ").strip() for line in text.split("\n")).strip("\n")
     if not text.strip():
-        raise ValidationFailed("slogan text is empty", [FieldError("text", "empty")])
+        raise InvalidMediaRequest("slogan text is empty", [FieldError("text", "empty")])
     if len(text) > MAX_TEXT_LENGTH:
-        raise ValidationFailed(
+        raise InvalidMediaRequest(
             f"slogan text is longer than {MAX_TEXT_LENGTH} characters",
             [FieldError("text", f"at most {MAX_TEXT_LENGTH} characters")],
         )
@@ -154,7 +154,7 @@ def clean_text(text: str) -> str:
         {f"U+{ord(c):04X}" for c in text if c != "\n" and unicodedata.category(c) == "Cc"}
     )
     if controls:
-        raise ValidationFailed(
+        raise InvalidMediaRequest(
             f"slogan text contains control characters: {', '.join(controls)}",
             [FieldError("text", "control characters")],
         )
@@ -219,7 +219,7 @@ def fit_font_size(
 
     best = fits(style.min_font_size)
     if best is None:
-        raise ValidationFailed(
+        raise InvalidMediaRequest(
             f"slogan does not fit {int(box[0])}x{int(box[1])} px even at "
             f"{style.min_font_size} px; shorten it or lower min_font_size",
             [FieldError("text", "too long for the screen")],
@@ -265,7 +265,7 @@ def render_slogan(
     """Draw `text` as a width x height poster at `dst_path`.
 
     PNG on a plain background (crisp, small), JPEG over a background image. Raises
-    ValidationFailed for empty or overlong text, characters the font lacks, or text that
+    InvalidMediaRequest for empty or overlong text, characters the font lacks, or text that
     cannot fit even at the style's minimum size.
     """
     check_size(width, height)
@@ -277,7 +277,7 @@ def render_slogan(
     fitted = fit_font_size(text, font, style, box)
     try:
         by_phrase = fit_font_size(text, font, style, box, phrases=True)
-    except ValidationFailed:
+    except InvalidMediaRequest:
         pass
     else:
         if by_phrase.size >= PHRASE_SIZE_RATIO * fitted.size:

@@ -19,12 +19,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
-from server.errors import (
+from server.media.errors import (
     FieldError,
-    InsufficientStorage,
-    NotFound,
-    PayloadTooLarge,
-    ValidationFailed,
+    InvalidMediaRequest,
+    MediaNotFound,
+    MediaTooLarge,
+    StorageFull,
 )
 
 CHUNK_SIZE = 1024 * 1024
@@ -40,9 +40,9 @@ _TEMP_SUFFIX = ".part"
 
 
 def check_sha(sha: str) -> str:
-    """Return `sha` if it is 64 lowercase hex digits, else raise ValidationFailed."""
+    """Return `sha` if it is 64 lowercase hex digits, else raise InvalidMediaRequest."""
     if not isinstance(sha, str) or _SHA_RE.fullmatch(sha) is None:
-        raise ValidationFailed(
+        raise InvalidMediaRequest(
             "not a content hash",
             [FieldError("sha256", "must be 64 lowercase hexadecimal digits")],
         )
@@ -110,13 +110,13 @@ class MediaStore(Protocol):
 
 @contextmanager
 def _room() -> Iterator[None]:
-    """A full disk (or quota) while writing becomes InsufficientStorage (507); whatever
+    """A full disk (or quota) while writing becomes StorageFull (507); whatever
     was being written has been removed by then."""
     try:
         yield
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise InsufficientStorage(
+            raise StorageFull(
                 "the server's media storage is full: nothing was stored; "
                 "try again once an administrator has freed space"
             ) from exc
@@ -168,7 +168,7 @@ class LocalStore:
     def put_stream(self, stream: BinaryIO, max_bytes: int) -> StagedBlob:
         """Copy `stream` to a staged temp file, hashing as it goes.
 
-        Reads at most `max_bytes + 1` bytes: one byte past the cap raises PayloadTooLarge
+        Reads at most `max_bytes + 1` bytes: one byte past the cap raises MediaTooLarge
         and removes the temp file, without reading the rest of the stream.
         """
         if max_bytes < 0:
@@ -189,7 +189,7 @@ class LocalStore:
                         break
                     total += len(chunk)
                     if total > max_bytes:
-                        raise PayloadTooLarge(
+                        raise MediaTooLarge(
                             f"upload exceeds the limit of {max_bytes} bytes",
                             [FieldError("file", f"larger than {max_bytes} bytes")],
                         )
@@ -268,13 +268,13 @@ class LocalStore:
         try:
             return self._blob_path(sha).stat().st_size
         except FileNotFoundError:
-            raise NotFound(f"no media {sha}") from None
+            raise MediaNotFound(f"no media {sha}") from None
 
     def open(self, sha: str) -> BinaryIO:
         try:
             return self._blob_path(sha).open("rb")
         except FileNotFoundError:
-            raise NotFound(f"no media {sha}") from None
+            raise MediaNotFound(f"no media {sha}") from None
 
     def path(self, sha: str) -> Path | None:
         """The blob's local path (for `send_file`), or None if it is not stored."""

@@ -7,7 +7,7 @@ from typing import Final, Literal
 
 from PIL import Image
 
-from server.errors import FieldError, ValidationFailed
+from server.media.errors import FieldError, InvalidMediaRequest
 from server.media.images import (
     DEFAULT_MAX_PIXELS,
     ImageInfo,
@@ -36,7 +36,7 @@ def check_size(width: int, height: int) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_SIDE
     ]
     if errors:
-        raise ValidationFailed(f"invalid target size {width!r}x{height!r}", errors)
+        raise InvalidMediaRequest(f"invalid target size {width!r}x{height!r}", errors)
 
 
 def _scaled(size: tuple[int, int], target: tuple[int, int], fit: Fit) -> tuple[int, int]:
@@ -98,7 +98,7 @@ def make_variant(
     """
     check_size(width, height)
     if fit not in ("contain", "cover"):
-        raise ValidationFailed(
+        raise InvalidMediaRequest(
             f"unknown fit {fit!r}", [FieldError("fit", "must be 'contain' or 'cover'")]
         )
     colour = parse_colour(background)

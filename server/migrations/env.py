@@ -6,8 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from server.config import load_settings
-from server.db import make_engine
-from server.models import Base
+from server.db import Base, make_engine
 
 config = context.config
 target_metadata = Base.metadata

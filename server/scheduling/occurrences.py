@@ -8,14 +8,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from server.scheduling.errors import InvalidSchedule
-from server.scheduling.localtime import (
-    ONE_DAY,
-    day_start,
-    local_date,
-    to_utc,
-    wall_to_utc,
-    zone,
-)
+from server.scheduling.localtime import ONE_DAY, day_start, local_date, to_utc, wall_to_utc, zone
 from server.scheduling.rules import DailyWindow, Rule
 from server.scheduling.validate import check_rule, in_utc
 

@@ -8,13 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from server.scheduling.errors import InvalidSchedule
 from server.scheduling.localtime import MAX_YEAR, MIN_YEAR, to_utc, zone
-from server.scheduling.matching import (
-    TargetIndex,
-    TieGroup,
-    order_key,
-    specificity,
-    tie_group,
-)
+from server.scheduling.matching import TargetIndex, TieGroup, order_key, specificity, tie_group
 from server.scheduling.occurrences import expand
 from server.scheduling.rules import Resolution, Rule, ScreenFacts, Segment, Specificity
 from server.scheduling.sweep import Piece, sweep

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, json
 
-from server.api.policy import PUBLIC, declare
-from server.web import media
+from server.auth.policy import PUBLIC, declare
 
 
 def init_app(app: Flask) -> None:
@@ -27,7 +26,6 @@ def init_app(app: Flask) -> None:
         return Response(json.dumps({"status": "ok"}), mimetype="application/json")
 
     app.register_blueprint(bp)
-    app.register_blueprint(media.bp)
     # Flask's built-in static route gets a policy too, so every rule declares one.
     static_view = app.view_functions.get("static")
     if static_view is not None:

@@ -196,10 +196,10 @@ class ServerProcess:
         """Create an organisation (or reuse it) and an admin with an API token."""
         from sqlalchemy import select
 
-        from server.accounts import create_user
-        from server.auth import create_api_token
-        from server.models import Organisation, Role, User
-        from server.orgs import create_organisation
+        from server.accounts.models import Organisation, Role, User
+        from server.accounts.organisations import create_organisation
+        from server.accounts.users import add_user
+        from server.auth.actors import create_api_token
 
         now = datetime.now().astimezone()
         with self.session() as session:
@@ -209,7 +209,7 @@ class ServerProcess:
                 session.flush()
             user = session.scalar(select(User).where(User.email == email))
             if user is None:
-                user = create_user(session, email, secrets.token_urlsafe(12), org, Role.ADMIN, now)
+                user = add_user(session, email, secrets.token_urlsafe(12), org, Role.ADMIN, now)
                 session.flush()
             _, token = create_api_token(session, user, "integration", now)
             return Admin(org.id, email, token)

@@ -10,8 +10,9 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from server.models import Group, Organisation, Screen
-from server.orgs import create_organisation
+from server.accounts.models import Organisation
+from server.accounts.organisations import create_organisation
+from server.screens.models import Group, Screen
 from tests.integration.conftest import ServerProcess, StartServer
 from tests.server.protocol.content import campaign, image_asset, publish
 

@@ -13,8 +13,10 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from server.accounts.models import Organisation
+from server.campaigns.models import Publication
 from server.config import env_name
-from server.models import Organisation, Publication, Screen
+from server.screens.models import Screen
 from tests.integration.conftest import VENV_BIN, StartServer
 from tests.server.protocol.content import campaign, image_asset, publish
 

@@ -38,8 +38,8 @@ def referenced(server: ServerProcess) -> set[str]:
     (a slogan asset's hash is of its text and style; its renderings are the blobs)."""
     from sqlalchemy import select
 
-    from server.media_gc import live_hashes
-    from server.models import Asset, AssetKind
+    from server.assets.gc import live_hashes
+    from server.assets.models import Asset, AssetKind
 
     with server.session() as session:
         slogans = set(session.scalars(select(Asset.sha256).where(Asset.kind == AssetKind.SLOGAN)))
@@ -58,7 +58,7 @@ def media_gc(server: ServerProcess, *, later: timedelta) -> str:
     the server's clock stands `later` from now; its output."""
     from click.testing import CliRunner
 
-    from server.cli import cli
+    from server.__main__ import cli
 
     env = {k: v for k, v in server.env.items() if k.startswith("SIGNAGE_")}
     server.set_clock(later)

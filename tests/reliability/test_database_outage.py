@@ -119,7 +119,7 @@ def test_the_database_goes_away_and_comes_back(
         assert server.process.poll() is None
 
     # The heartbeat of the last poll during the outage was kept and written.
-    from server.models import Screen
+    from server.screens.models import Screen
 
     def written() -> Screen | None:
         with server.session() as session:

@@ -38,7 +38,8 @@ GRACE_PASSED = timedelta(hours=2)  # the store keeps unreferenced bytes for 1 h
 
 
 def counts() -> object:
-    from server.models import Asset, Campaign, Publication, Variant
+    from server.assets.models import Asset, Variant
+    from server.campaigns.models import Campaign, Publication
 
     return {
         m.__name__: select(func.count()).select_from(m)
@@ -183,7 +184,7 @@ def test_campaign_file_published_from_the_command_line_killed_before_its_commit(
 def test_heartbeat_flush_killed_after_collecting(
     start_server: StartServer, content_for: ContentFor
 ) -> None:
-    from server.models import Screen
+    from server.screens.models import Screen
 
     server = start_server(
         kind="serve", settings={"faults": "before-heartbeat-flush", "heartbeat_flush_s": 0.2}

@@ -17,11 +17,10 @@ from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine, inspect
 
-from server.cli import cli
+from server.__main__ import cli
 from server.config import load_settings
-from server.db import make_engine
+from server.db import Base, make_engine
 from server.migrations import alembic_config
-from server.models import Base
 from tests.reliability.databases import RELEASE_DUMPS, copy_into, load_sqlite, row_counts
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -61,7 +61,7 @@ def test_a_full_media_disk_refuses_uploads_and_keeps_serving(
         with server.session() as session:
             from sqlalchemy import func, select
 
-            from server.models import Asset
+            from server.assets.models import Asset
 
             assert session.scalar(select(func.count()).select_from(Asset)) == 1
 

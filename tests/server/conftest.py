@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 
 from server.config import Settings
-from server.fleet.runtime import PlayerRuntime, player_runtime
+from server.delivery.runtime import PlayerRuntime, player_runtime
 from server.media.store import MediaStore
 from server.storage import get_store
 

@@ -10,12 +10,14 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from server.cli import cli
+from server.__main__ import cli
 from server.clock import SettableClock
 from server.config import Settings, load_settings
 from server.db import Database, make_engine
-from server.jobs import JOBS, Job, Runner, release_lease, run_due, take_lease
-from server.models import JobRun, Pairing, PlayEvent
+from server.jobs.models import JobRun
+from server.jobs.runner import JOBS, Job, Runner, release_lease, run_due, take_lease
+from server.reports.models import PlayEvent
+from server.screens.models import Pairing
 
 T0 = datetime(2026, 3, 1, 12, 7, tzinfo=UTC)
 
@@ -145,7 +147,7 @@ def test_the_runner_process_runs_and_gives_the_lease_back(
     import sys
     import time
 
-    from server.models import JobLease
+    from server.jobs.models import JobLease
 
     signage = Path(sys.executable).parent / "signage"
     env = {**os.environ, "SIGNAGE_DATABASE_URL": settings.database_url}

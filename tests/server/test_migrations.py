@@ -7,8 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from server.config import load_settings
-from server.db import make_engine
-from server.models import Base
+from server.db import Base, make_engine
 
 
 def test_migrations_match_models(database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -7,9 +7,9 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from server.campaigns.published import load_published, screen_facts, screens_facts
+from server.campaigns.publications import load_published, screen_facts, screens_facts
 from server.clock import SettableClock
-from server.models import Screen
+from server.screens.models import Screen
 from tests.server.api import objects
 
 API = "/api/v1"

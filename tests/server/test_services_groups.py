@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.orm import Session
 
-from server import content_version, groups
-from server.auth import actor_for_user
+from server.auth.actors import actor_for_user
+from server.campaigns import versions as content_version
 from server.errors import Forbidden, NotFound, ValidationFailed
+from server.screens import groups
 from tests.server.api import objects
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

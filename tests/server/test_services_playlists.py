@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import content_version, playlists
-from server.auth import actor_for_user
+from server.auth.actors import actor_for_user
+from server.campaigns import versions as content_version
 from server.errors import Conflict, ValidationFailed
-from server.models import Playlist
-from server.playlists import ItemSpec
+from server.playlists import services as playlists
+from server.playlists.models import Playlist
+from server.playlists.services import ItemSpec
 from tests.server.api import objects
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server import screens
-from server.auth import actor_for_user
+from server.auth.actors import actor_for_user
+from server.auth.models import AuditEvent
 from server.config import Settings
 from server.errors import NotFound, ValidationFailed
-from server.models import AuditEvent, Screen
+from server.screens import services as screens
+from server.screens.models import Screen
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

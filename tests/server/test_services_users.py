@@ -8,12 +8,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import api_tokens, users
-from server.auth import actor_for_user
+from server.accounts import tokens as api_tokens
+from server.accounts import users
+from server.accounts.models import Membership, Organisation, Role
+from server.accounts.organisations import create_organisation
+from server.auth.actors import actor_for_user
+from server.auth.scope import readable_org_clause, role_clause
 from server.errors import Conflict, NotFound, ValidationFailed
-from server.models import Membership, Organisation, Role
-from server.orgs import create_organisation
-from server.scope import readable_org_clause, role_clause
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

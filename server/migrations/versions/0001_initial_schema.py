@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import server.models.base
+import server.db
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -24,17 +24,17 @@ def upgrade() -> None:
         "job_leases",
         sa.Column("name", sa.String(length=40), nullable=False),
         sa.Column("holder", sa.String(length=200), nullable=False),
-        sa.Column("expires_at", server.models.base.UTCDateTime(), nullable=False),
+        sa.Column("expires_at", server.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_job_leases")),
     )
     op.create_table(
         "job_runs",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("job", sa.String(length=40), nullable=False),
-        sa.Column("scheduled_for", server.models.base.UTCDateTime(), nullable=False),
+        sa.Column("scheduled_for", server.db.UTCDateTime(), nullable=False),
         sa.Column("holder", sa.String(length=200), nullable=False),
-        sa.Column("started_at", server.models.base.UTCDateTime(), nullable=False),
-        sa.Column("finished_at", server.models.base.UTCDateTime(), nullable=True),
+        sa.Column("started_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("finished_at", server.db.UTCDateTime(), nullable=True),
         sa.Column("outcome", sa.String(length=20), nullable=False),
         sa.Column("detail", sa.String(length=1000), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_job_runs")),
@@ -46,7 +46,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("parent_id", sa.Integer(), nullable=True),
         sa.Column("path", sa.String(length=1000), nullable=False),
-        sa.Column("created_at", server.models.base.UTCDateTime(), nullable=False),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["parent_id"],
             ["organisations.id"],
@@ -67,7 +67,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("password_hash", sa.String(length=300), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", server.models.base.UTCDateTime(), nullable=False),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
@@ -83,7 +83,7 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("width", sa.Integer(), nullable=False),
         sa.Column("height", sa.Integer(), nullable=False),
-        sa.Column("created_at", server.models.base.UTCDateTime(), nullable=False),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_variants")),
         sa.UniqueConstraint(
             "source_sha256", "profile", "fit", "background", name=op.f("uq_variants_source_sha256")
@@ -102,10 +102,10 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("prefix", sa.String(length=12), nullable=False),
-        sa.Column("created_at", server.models.base.UTCDateTime(), nullable=False),
-        sa.Column("expires_at", server.models.base.UTCDateTime(), nullable=True),
-        sa.Column("revoked_at", server.models.base.UTCDateTime(), nullable=True),
-        sa.Column("last_used_at", server.models.base.UTCDateTime(), nullable=True),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("expires_at", server.db.UTCDateTime(), nullable=True),
+        sa.Column("revoked_at", server.db.UTCDateTime(), nullable=True),
+        sa.Column("last_used_at", server.db.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users"), ondelete="CASCADE"
         ),
@@ -132,7 +132,7 @@ def upgrade() -> None:
         sa.Column("original_name", sa.String(length=300), nullable=False),
         sa.Column("title", sa.String(length=300), nullable=False),
         sa.Column("slogan", sa.JSON(), nullable=True),
-        sa.Column("created_at", server.models.base.UTCDateTime(), nullable=False),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["created_by_id"],
@@ -158,7 +158,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_events",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("at", server.models.base.UTCDateTime(), nullable=False),
+        sa.Column("at", server.db.UTCDateTime(), nullable=False),
         sa.Column("actor_user_id", sa.Integer(), nullable=True),
         sa.Column("actor", sa.String(length=320), nullable=False),
         sa.Column("organisation_id", sa.Integer(), nullable=True),
@@ -212,10 +212,10 @@ def upgrade() -> None:
         ),
         sa.Column("submitted_by_id", sa.Integer(), nullable=True),
         sa.Column("approved_by_id", sa.Integer(), nullable=True),
-        sa.Column("published_at", server.models.base.UTCDateTime(), nullable=True),
-        sa.Column("effective_at", server.models.base.UTCDateTime(), nullable=True),
-        sa.Column("created_at", server.models.base.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", server.models.base.UTCDateTime(), nullable=False),
+        sa.Column("published_at", server.db.UTCDateTime(), nullable=True),
+        sa.Column("effective_at", server.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["approved_by_id"],
             ["users.id"],
@@ -252,9 +252,9 @@ def upgrade() -> None:
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("max_uses", sa.Integer(), nullable=False),
         sa.Column("uses", sa.Integer(), nullable=False),
-        sa.Column("expires_at", server.models.base.UTCDateTime(), nullable=False),
-        sa.Column("revoked_at", server.models.base.UTCDateTime(), nullable=True),
-        sa.Column("created_at", server.models.base.UTCDateTime(), nullable=False),
+        sa.Column("expires_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("revoked_at", server.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["created_by_id"],
@@ -282,7 +282,7 @@ def upgrade() -> None:
         sa.Column("organisation_id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("parent_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", server.models.base.UTCDateTime(), nullable=False),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["organisation_id"],
             ["organisations.id"],
@@ -346,11 +346,11 @@ def upgrade() -> None:
         sa.Column("location", sa.String(length=300), nullable=False),
         sa.Column("tags", sa.JSON(), nullable=False),
         sa.Column("device_token_hash", sa.String(length=64), nullable=True),
-        sa.Column("token_issued_at", server.models.base.UTCDateTime(), nullable=True),
-        sa.Column("last_seen_at", server.models.base.UTCDateTime(), nullable=True),
+        sa.Column("token_issued_at", server.db.UTCDateTime(), nullable=True),
+        sa.Column("last_seen_at", server.db.UTCDateTime(), nullable=True),
         sa.Column("status", sa.JSON(), nullable=False),
         sa.Column("command_seq", sa.Integer(), nullable=False),
-        sa.Column("created_at", server.models.base.UTCDateTime(), nullable=False),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["organisation_id"],
             ["organisations.id"],
@@ -372,9 +372,9 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("screen_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
-        sa.Column("issued_at", server.models.base.UTCDateTime(), nullable=False),
+        sa.Column("issued_at", server.db.UTCDateTime(), nullable=False),
         sa.Column("issued_by_id", sa.Integer(), nullable=True),
-        sa.Column("acked_at", server.models.base.UTCDateTime(), nullable=True),
+        sa.Column("acked_at", server.db.UTCDateTime(), nullable=True),
         sa.Column("ok", sa.Boolean(), nullable=True),
         sa.Column("detail", sa.String(length=500), nullable=False),
         sa.ForeignKeyConstraint(
@@ -424,8 +424,8 @@ def upgrade() -> None:
         sa.Column("height", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("player_version", sa.String(length=40), nullable=False),
-        sa.Column("created_at", server.models.base.UTCDateTime(), nullable=False),
-        sa.Column("expires_at", server.models.base.UTCDateTime(), nullable=False),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("expires_at", server.db.UTCDateTime(), nullable=False),
         sa.Column("screen_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["screen_id"],
@@ -450,10 +450,10 @@ def upgrade() -> None:
         sa.Column("asset_title", sa.String(length=300), nullable=False),
         sa.Column("playlist", sa.String(length=200), nullable=False),
         sa.Column("campaign", sa.String(length=300), nullable=False),
-        sa.Column("start", server.models.base.UTCDateTime(), nullable=False),
-        sa.Column("end", server.models.base.UTCDateTime(), nullable=False),
+        sa.Column("start", server.db.UTCDateTime(), nullable=False),
+        sa.Column("end", server.db.UTCDateTime(), nullable=False),
         sa.Column("duration_ms", sa.Integer(), nullable=False),
-        sa.Column("received_at", server.models.base.UTCDateTime(), nullable=False),
+        sa.Column("received_at", server.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["organisation_id"],
             ["organisations.id"],
@@ -481,8 +481,8 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("description", sa.String(length=1000), nullable=False),
         sa.Column("is_default", sa.Boolean(), nullable=False),
-        sa.Column("created_at", server.models.base.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", server.models.base.UTCDateTime(), nullable=False),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["campaign_id"],
             ["campaigns.id"],
@@ -511,8 +511,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("campaign_id", sa.Integer(), nullable=True),
         sa.Column("action", sa.String(length=20), nullable=False),
-        sa.Column("published_at", server.models.base.UTCDateTime(), nullable=False),
-        sa.Column("effective_at", server.models.base.UTCDateTime(), nullable=False),
+        sa.Column("published_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("effective_at", server.db.UTCDateTime(), nullable=False),
         sa.Column("snapshot", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(
             ["campaign_id"],
@@ -534,7 +534,7 @@ def upgrade() -> None:
         sa.Column("media_type", sa.String(length=40), nullable=False),
         sa.Column("width", sa.Integer(), nullable=False),
         sa.Column("height", sa.Integer(), nullable=False),
-        sa.Column("taken_at", server.models.base.UTCDateTime(), nullable=False),
+        sa.Column("taken_at", server.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["screen_id"],
             ["screens.id"],
@@ -584,8 +584,8 @@ def upgrade() -> None:
         sa.Column("last_date", sa.Date(), nullable=True),
         sa.Column("weekdays", sa.JSON(), nullable=True),
         sa.Column("windows", sa.JSON(), nullable=False),
-        sa.Column("interval_start", server.models.base.UTCDateTime(), nullable=True),
-        sa.Column("interval_end", server.models.base.UTCDateTime(), nullable=True),
+        sa.Column("interval_start", server.db.UTCDateTime(), nullable=True),
+        sa.Column("interval_end", server.db.UTCDateTime(), nullable=True),
         sa.Column("screen_local", sa.Boolean(), nullable=False),
         sa.Column("priority", sa.Integer(), nullable=False),
         sa.Column("layer", sa.String(length=10), nullable=False),

@@ -58,8 +58,8 @@ class Content:
 
     def image(self, data: bytes, name: str = "poster.png") -> int:
         """Import an image as an operator's upload would; the asset's id."""
-        from server.assets import import_stream
-        from server.models import Organisation
+        from server.accounts.models import Organisation
+        from server.assets.ingest import import_stream
 
         with self.server.session() as session:
             org = session.get(Organisation, self.organisation_id)
@@ -82,7 +82,8 @@ class Content:
         transition: str = "cut",
     ) -> int:
         """A draft campaign: playlists of (asset id, duration ms); entries name a playlist."""
-        from server.models import Asset, Organisation
+        from server.accounts.models import Organisation
+        from server.assets.models import Asset
         from tests.factories import make_campaign
 
         now = self.now()
@@ -115,7 +116,7 @@ class Content:
     def publish(self, campaign_id: int) -> datetime:
         """Publish through the workflow (as an approver would); the instant it takes effect."""
         from server.campaigns import workflow
-        from server.models import Campaign
+        from server.campaigns.models import Campaign
 
         with self.server.session() as session:
             row = session.get(Campaign, campaign_id)
@@ -127,7 +128,7 @@ class Content:
 
     def archive(self, campaign_id: int) -> None:
         from server.campaigns import workflow
-        from server.models import Campaign
+        from server.campaigns.models import Campaign
 
         with self.server.session() as session:
             row = session.get(Campaign, campaign_id)
@@ -158,9 +159,9 @@ class Content:
     def deliver(self, asset_id: int, screen: tuple[int, int], fit: str = "contain") -> str:
         """The SHA-256 of what a screen of that size downloads for an asset (rendered now,
         as the first poll would)."""
-        from server.delivery import deliver
+        from server.assets.models import Asset
+        from server.assets.variants import deliver
         from server.media.profiles import parse_profiles
-        from server.models import Asset
 
         settings = self.server.settings()
         with self.server.session() as session:
@@ -180,7 +181,7 @@ class Content:
     def damaged_rendering(self, asset_id: int, profile: str, data: bytes) -> str:
         """Make `data` the asset's rendering for `profile` (as a faulty renderer or a bad
         disk might have left it): the server serves it as the poster; its SHA-256."""
-        from server.models import Asset, Variant
+        from server.assets.models import Asset, Variant
 
         sha = self.server.store().put_bytes(data)
         width, height = (int(v) for v in profile.split("x"))

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import subprocess
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import requests
 
 from server.db import Database, make_engine
-from server.demo import PROVINCE, seed
-from server.demo_player import DEMO_SCREEN, start_demo_player
+from server.demo.player import DEMO_SCREEN, start_demo_player
+from server.demo.seed import PROVINCE, seed
 from tests.integration.conftest import StartServer
 from tests.integration.player.content import TIMEOUT
 from tests.integration.player.players import wait_for
@@ -27,7 +28,8 @@ def test_the_demo_player_enrols_in_the_province_and_is_online(
     settings = server.settings()
     engine = make_engine(settings)
     try:
-        seed(Database(engine), settings)  # the demo's organisations, as `signage demo` makes them
+        # the demo's organisations, as `signage demo` makes them
+        seed(Database(engine), settings, datetime.now(UTC))
     finally:
         engine.dispose()
     admin = server.seed_admin(organisation=PROVINCE)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 def pairing_code(server: ServerProcess, hardware_id: str) -> str | None:
     """The code on the player's pairing card, as the operator reads it off the screen."""
-    from server.models import Pairing
+    from server.screens.models import Pairing
 
     with server.session() as session:
         code = session.scalar(

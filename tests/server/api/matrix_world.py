@@ -18,22 +18,14 @@ from PIL import Image
 from sqlalchemy.orm import Session
 
 from server import storage
-from server.accounts import create_user
+from server.accounts.models import Membership, Organisation, Role
+from server.accounts.organisations import create_organisation
+from server.accounts.users import add_user
 from server.api.registry import API_PREFIX
-from server.auth import create_api_token, token_digest
-from server.models import (
-    Campaign,
-    CampaignStatus,
-    EnrolmentToken,
-    Membership,
-    Organisation,
-    Pairing,
-    PlayEvent,
-    Role,
-    Screen,
-    Screenshot,
-)
-from server.orgs import create_organisation
+from server.auth.actors import create_api_token, token_digest
+from server.campaigns.models import Campaign, CampaignStatus
+from server.reports.models import PlayEvent
+from server.screens.models import EnrolmentToken, Pairing, Screen, Screenshot
 from tests.server.api import objects
 
 MARK = "owned-by-province"
@@ -99,7 +91,7 @@ class Ctx:
 
     def user(self, *extra_orgs: Organisation) -> Any:
         email = f"{next(self.counter)}@{MARK}.city.test"
-        user = create_user(
+        user = add_user(
             self.session, email, "long enough secret", self.world.school, Role.VIEWER, self.now
         )
         for org in extra_orgs:

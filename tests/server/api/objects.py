@@ -8,17 +8,11 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from server.models import (
-    Asset,
-    AssetKind,
-    Campaign,
-    Group,
-    Organisation,
-    Playlist,
-    PlaylistItem,
-    ScheduleEntry,
-    Screen,
-)
+from server.accounts.models import Organisation
+from server.assets.models import Asset, AssetKind
+from server.campaigns.models import Campaign, ScheduleEntry
+from server.playlists.models import Playlist, PlaylistItem
+from server.screens.models import Group, Screen
 
 
 def screen(

@@ -8,7 +8,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import AssetKind, AuditEvent
+from server.assets.models import AssetKind
+from server.auth.models import AuditEvent
 from tests.server.api import objects
 
 URL = "/api/v1/assets"

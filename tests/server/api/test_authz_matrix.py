@@ -22,9 +22,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from server.api.policy import Audience
+from server.accounts.models import Role
 from server.api.registry import API_PREFIX, api
-from server.models import CampaignStatus, Role
+from server.auth.policy import Audience
+from server.campaigns.models import CampaignStatus
 from tests.server.api.matrix_world import LEAKS, Call, Ctx, upload_form
 
 

@@ -8,8 +8,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import content_version
-from server.models import AuditEvent
+from server.auth.models import AuditEvent
+from server.campaigns import versions as content_version
 from tests.server.api import objects
 
 URL = "/api/v1/groups"

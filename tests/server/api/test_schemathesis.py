@@ -38,15 +38,16 @@ from sqlalchemy import select, text
 
 import server.api  # noqa: F401 - registers every operation, so they can be listed here
 from server import storage
-from server.accounts import create_user
-from server.api.policy import Audience
+from server.accounts.models import ApiToken, Membership, Role
+from server.accounts.users import add_user
 from server.api.registry import API_PREFIX, api
 from server.app import create_app
-from server.auth import DEVICE_TOKEN_PREFIX, create_api_token, new_token, token_digest
+from server.auth.actors import DEVICE_TOKEN_PREFIX, create_api_token, new_token, token_digest
+from server.auth.policy import Audience
 from server.clock import SettableClock
 from server.config import load_settings
-from server.db import get_db
-from server.models import ApiToken, Base, Command, EnrolmentToken, Membership, Role
+from server.db import Base, get_db
+from server.screens.models import Command, EnrolmentToken
 from tests.factories import World
 from tests.server.api import objects
 
@@ -129,7 +130,7 @@ def _seed(app: Flask) -> Fuzz:
             created_at=T0,
         )
         session.add_all([command, enrolment])
-        member = create_user(
+        member = add_user(
             session, "member@school.test", "long enough secret", world.school, Role.VIEWER, T0
         )
         member.memberships.append(Membership(organisation_id=world.city.id, role=Role.VIEWER))

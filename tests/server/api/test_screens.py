@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import AuditEvent
+from server.auth.models import AuditEvent
 from tests.server.api import objects
 
 URL = "/api/v1/screens"

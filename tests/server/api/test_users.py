@@ -8,7 +8,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import AuditEvent, Membership, Role
+from server.accounts.models import Membership, Role
+from server.auth.models import AuditEvent
 
 URL = "/api/v1/users"
 

@@ -12,10 +12,13 @@ from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.cli import cli
+from server.__main__ import cli
+from server.accounts.models import Organisation
+from server.auth.models import AuditEvent
+from server.campaigns.models import Publication
 from server.config import Settings, load_settings
-from server.db import make_engine
-from server.models import AuditEvent, Base, Group, Organisation, Publication, Screen
+from server.db import Base, make_engine
+from server.screens.models import Group, Screen
 from tests.conftest import T0
 from tests.factories import World
 

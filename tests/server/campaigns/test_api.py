@@ -7,7 +7,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from server.models import Role
+from server.accounts.models import Role
 from tests.server.api import objects
 
 API = "/api/v1"

@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from PIL import Image
 
-from server.cli import cli
+from server.__main__ import cli
 from tests.server.campaigns.conftest import DEMO_FILE, Instance
 
 BAD = """\

@@ -10,11 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from server.campaigns.preview import screen_at
 from server.config import load_settings
-from server.db import Database, make_engine
-from server.demo import SCREENS, seed, seed_campaign, seed_fleet, week_start
-from server.models import Base, Screen
-from server.preview import screen_at
+from server.db import Base, Database, make_engine
+from server.demo.seed import SCREENS, seed, seed_campaign, seed_fleet, week_start
+from server.screens.models import Screen
 
 
 @given(st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)))
@@ -48,7 +48,7 @@ def test_demo_shows_todays_theme_day_and_is_idempotent(
     settings = load_settings({"instance_path": folder, "secret_key": "test"}, environ={})
     database = Database(make_engine(settings))
     wednesday = datetime(2026, 1, 7, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
-    seed(database, settings)
+    seed(database, settings, wednesday)
     with database.session() as s:
         seed_fleet(s, wednesday)
     lines = seed_campaign(database, settings, wednesday)
@@ -62,7 +62,7 @@ def test_demo_shows_todays_theme_day_and_is_idempotent(
     assert playing(database, "Bank hall", later) == "telecom-day"
 
     # A restart the same week: nothing changes.
-    seed(database, settings)
+    seed(database, settings, wednesday)
     with database.session() as s:
         seed_fleet(s, later)
     again = seed_campaign(database, settings, later)

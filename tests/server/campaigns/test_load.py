@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.campaigns import schema
-from server.campaigns.load import parse_campaign
-from server.campaigns.shift import start_on
+from server.campaigns.files import schema
+from server.campaigns.files.load import parse_campaign
+from server.campaigns.files.shift import start_on
 
 HEAD = "campaign: C\ntimezone: Europe/Berlin\ndates: 2026-03-23 .. 2026-04-05\n"
 PLAYLISTS = "playlists:\n  p: [{slogan: Hello, duration: 5s}]\n"

@@ -9,9 +9,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.campaigns.published import PublishedContent, load_published
+from server.auth.models import AuditEvent
+from server.campaigns.models import Publication
+from server.campaigns.publications import PublishedContent, load_published
 from server.clock import SettableClock
-from server.models import AuditEvent, Publication
 from tests.server.api import objects
 
 API = "/api/v1"

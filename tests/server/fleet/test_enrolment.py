@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from server.clock import SettableClock
-from server.models import EnrolmentToken, Screen
+from server.screens.models import EnrolmentToken, Screen
 from tests.server.api.objects import group
 from tests.server.protocol.content import device
 

@@ -10,12 +10,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from server.auth import DEVICE_TOKEN_PREFIX, token_digest
+from server.auth.actors import DEVICE_TOKEN_PREFIX, token_digest
 from server.clock import SettableClock
 from server.db import get_db
-from server.fleet.heartbeats import HeartbeatBuffer, parse_status
-from server.fleet.runtime import PlayerRuntime
-from server.models import Screen
+from server.delivery.runtime import PlayerRuntime
+from server.screens.heartbeats import HeartbeatBuffer, parse_status
+from server.screens.models import Screen
 from tests.server.protocol.content import device, pair
 
 MANIFEST = "/api/v1/player/manifest"

@@ -8,10 +8,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.auth import token_digest
+from server.auth.actors import token_digest
+from server.auth.models import AuditEvent
 from server.clock import SettableClock
-from server.fleet.codes import ALPHABET
-from server.models import AuditEvent, Pairing, Screen
+from server.screens.codes import ALPHABET
+from server.screens.models import Pairing, Screen
 from tests.server.api.objects import group
 from tests.server.protocol.content import device, pair
 

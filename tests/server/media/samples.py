@@ -13,7 +13,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from server.errors import MediaRejected, SignageError, UnsupportedMedia
+from server.errors import SignageError
+from server.media.errors import MediaRejected, UnsupportedMedia
 
 POLYGLOT_SCRIPT = b"*/=alert('polyglot');/*"
 

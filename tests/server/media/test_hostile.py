@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from server.errors import MediaRejected, UnsupportedMedia
+from server.media.errors import MediaRejected, UnsupportedMedia
 from server.media.images import inspect_image, sniff
 from server.media.pipeline import ingest_image
 from server.media.store import LocalStore

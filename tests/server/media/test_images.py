@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageCms
 
-from server.errors import UnsupportedMedia
+from server.media.errors import UnsupportedMedia
 from server.media.images import ImageInfo, inspect_image, normalise, sniff
 from tests.server.media.samples import adobe_rgb_icc, encoded, noise, write
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.errors import ValidationFailed
+from server.media.errors import InvalidMediaRequest
 from server.media.profiles import DEFAULT_PROFILES, Profile, parse_profiles, profile_for
 
 PROFILES = parse_profiles(DEFAULT_PROFILES)
@@ -24,7 +24,7 @@ def test_parse_profiles() -> None:
 
 @pytest.mark.parametrize("bad", ["1920", "0x1080", "1920x", "-1x5", "20000x100", "axb", ""])
 def test_bad_profiles_are_named(bad: str) -> None:
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(InvalidMediaRequest) as caught:
         parse_profiles(["1920x1080", bad])
     assert [e.field for e in caught.value.errors] == ["screen_profiles[1]"]
 
@@ -50,5 +50,5 @@ def test_profile_for_prefers_same_orientation_over_closer_area() -> None:
 
 
 def test_profile_for_needs_profiles() -> None:
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(InvalidMediaRequest):
         profile_for(10, 10, ())

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from server.errors import ConfigError, ValidationFailed
+from server.media.errors import InvalidMediaRequest, MediaSetupError
 from server.media.fonts import ABSENT_CODE_POINT, FontFile, find_font, load_font
 from server.media.images import ImageInfo
 from server.media.pipeline import store_slogan
@@ -29,7 +29,7 @@ CJK_FAMILY = "Noto Sans CJK SC"
 def font_or_skip(family: str, package: str) -> FontFile:
     try:
         return find_font(family, "bold")
-    except (ValidationFailed, ConfigError):
+    except (InvalidMediaRequest, MediaSetupError):
         pytest.skip(f"fontconfig has no {family!r} font (Debian package {package})")
 
 
@@ -123,7 +123,7 @@ def test_font_lacking_chinese_is_refused_naming_the_characters(
     dejavu: FontFile, tmp_path: Path
 ) -> None:
     style = SloganStyle(font_family="DejaVu Sans")
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(InvalidMediaRequest) as caught:
         render_slogan("Safety 网络", style, 800, 600, tmp_path / "p")
     assert caught.value.detail == "font 'DejaVu Sans' cannot draw: '网' (U+7F51), '络' (U+7EDC)"
     assert caught.value.errors[0].field == "text"
@@ -131,7 +131,7 @@ def test_font_lacking_chinese_is_refused_naming_the_characters(
 
 
 def test_emoji_and_unassigned_code_points_are_refused(cjk: FontFile, tmp_path: Path) -> None:
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(InvalidMediaRequest) as caught:
         render_slogan("网络安全 \U0001f600 \u0378", SloganStyle(), 800, 600, tmp_path / "p")
     assert "U+1F600" in caught.value.detail and "U+0378" in caught.value.detail
     assert "U+7F51" not in caught.value.detail
@@ -170,23 +170,23 @@ def test_explicit_font_path(dejavu: FontFile, tmp_path: Path) -> None:
     [("", "empty"), (" \n\t ", "empty"), ("bell\x07", "control"), ("长" * 501, "longer")],
 )
 def test_bad_text(dejavu: FontFile, text: str, reason: str, tmp_path: Path) -> None:
-    with pytest.raises(ValidationFailed, match=reason):
+    with pytest.raises(InvalidMediaRequest, match=reason):
         render_slogan(text, SloganStyle(font_family="DejaVu Sans"), 100, 100, tmp_path / "p")
 
 
 def test_text_that_cannot_fit_even_at_the_minimum_size(dejavu: FontFile, tmp_path: Path) -> None:
     style = SloganStyle(font_family="DejaVu Sans", min_font_size=40)
-    with pytest.raises(ValidationFailed, match="does not fit"):
+    with pytest.raises(InvalidMediaRequest, match="does not fit"):
         render_slogan("word " * 50, style, 320, 240, tmp_path / "p")
 
 
 def test_unknown_font_family_is_refused() -> None:
-    with pytest.raises(ValidationFailed, match="not installed"):
+    with pytest.raises(InvalidMediaRequest, match="not installed"):
         find_font("No Such Family 42", "regular")
 
 
 def test_style_validation() -> None:
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(InvalidMediaRequest) as caught:
         SloganStyle(text_color="nope", margin=0.7, align="justify", line_spacing=0)  # type: ignore[arg-type]
     fields = {e.field for e in caught.value.errors}
     assert fields == {"text_color", "margin", "align", "line_spacing"}
@@ -195,7 +195,7 @@ def test_style_validation() -> None:
 def test_style_from_mapping() -> None:
     style = style_from_mapping({"align": "left", "margin": 0, "text_color": "#000"})
     assert style.align == "left" and style.margin == 0.0 and style.font_family == CJK_FAMILY
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(InvalidMediaRequest) as caught:
         style_from_mapping({"font_path": "/etc/passwd", "margin": "wide", "bogus": 1})
     assert {e.field for e in caught.value.errors} == {"font_path", "margin", "bogus"}
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from server.errors import NotFound, PayloadTooLarge, ValidationFailed
+from server.media.errors import InvalidMediaRequest, MediaNotFound, MediaTooLarge
 from server.media.store import CHUNK_SIZE, GcReport, LocalStore, MediaStore, check_sha
 from tests.server.media.samples import files_under
 
@@ -98,7 +98,7 @@ def test_exactly_the_cap_is_accepted(store: LocalStore) -> None:
 def test_size_cap_stops_reading_before_the_rest(store: LocalStore) -> None:
     cap = 2 * CHUNK_SIZE + 5
     stream = EndlessStream(cap)
-    with pytest.raises(PayloadTooLarge, match=f"limit of {cap} bytes"):
+    with pytest.raises(MediaTooLarge, match=f"limit of {cap} bytes"):
         store.put_stream(stream, max_bytes=cap)  # type: ignore[arg-type]
     assert stream.served == cap + 1
     assert files_under(store.root) == set()
@@ -110,9 +110,9 @@ def test_size_cap_stops_reading_before_the_rest(store: LocalStore) -> None:
 )
 def test_hash_strings_are_validated(store: LocalStore, bad: str) -> None:
     for call in (store.exists, store.size, store.open, store.path, store.delete):
-        with pytest.raises(ValidationFailed):
+        with pytest.raises(InvalidMediaRequest):
             call(bad)
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(InvalidMediaRequest):
         check_sha(bad)
 
 
@@ -120,9 +120,9 @@ def test_missing_blob(store: LocalStore) -> None:
     missing = "0" * 64
     assert not store.exists(missing) and store.path(missing) is None
     assert store.delete(missing) is False
-    with pytest.raises(NotFound):
+    with pytest.raises(MediaNotFound):
         store.size(missing)
-    with pytest.raises(NotFound):
+    with pytest.raises(MediaNotFound):
         store.open(missing)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageCms
 
-from server.errors import ValidationFailed
+from server.media.errors import InvalidMediaRequest
 from server.media.images import ImageInfo
 from server.media.pipeline import ingest_image, store_thumbnail, store_variant
 from server.media.profiles import Profile
@@ -101,10 +101,10 @@ def test_transparent_areas_take_the_background(tmp_path: Path) -> None:
 )
 def test_bad_variant_requests(args: tuple[int, int, str], field: str, tmp_path: Path) -> None:
     src = write(tmp_path / "s.png", encoded(Image.new("RGB", (4, 4)), "PNG"))
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(InvalidMediaRequest) as caught:
         make_variant(src, tmp_path / "v", *args)  # type: ignore[arg-type]
     assert caught.value.errors[0].field == field
-    with pytest.raises(ValidationFailed, match="not a colour"):
+    with pytest.raises(InvalidMediaRequest, match="not a colour"):
         make_variant(src, tmp_path / "v", 4, 4, "contain", "nope")
 
 

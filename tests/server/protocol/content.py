@@ -12,16 +12,13 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy.orm import Session
 
-from server.assets import import_stream
+from server.accounts.models import Organisation
+from server.assets.ingest import import_stream
+from server.assets.models import Asset
 from server.campaigns import workflow
+from server.campaigns.models import Campaign, Publication
 from server.config import Settings
 from server.media.store import MediaStore
-from server.models import (
-    Asset,
-    Campaign,
-    Organisation,
-    Publication,
-)
 from tests.factories import make_campaign
 
 

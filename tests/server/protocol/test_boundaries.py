@@ -8,10 +8,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from server.api.policy import Audience
 from server.api.registry import api
+from server.auth.policy import Audience
+from server.delivery.runtime import PlayerRuntime
 from server.errors import ServiceUnavailable
-from server.fleet.runtime import PlayerRuntime
 from tests.server.protocol.content import device, pair
 
 

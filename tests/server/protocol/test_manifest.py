@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from server.clock import SettableClock
 from server.config import Settings
 from server.db import get_db
-from server.fleet.runtime import PlayerRuntime
+from server.delivery.runtime import PlayerRuntime
 from server.media.store import MediaStore
 from tests.server.protocol.content import campaign, device, image_asset, pair, publish
 

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.clock import SettableClock
-from server.models import PlayEvent, Screen
+from server.reports.models import PlayEvent
+from server.screens.models import Screen
 from server.storage import get_store
 from tests.server.protocol.content import device, image_asset, pair
 

@@ -7,14 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from server.scheduling import (
-    DailyWindow,
-    Rule,
-    ScreenFacts,
-    Targets,
-    occurrences,
-    timeline,
-)
+from server.scheduling import DailyWindow, Rule, ScreenFacts, Targets, occurrences, timeline
 
 
 def utc(

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import TestResponse, encode_multipart
 
+from server.assets.models import Asset, Variant
 from server.config import Settings, load_settings
-from server.models import Asset, Variant
 
 MAX_UPLOAD_BYTES = 1024 * 1024
 MAX_IMAGE_PIXELS = 10_000_000

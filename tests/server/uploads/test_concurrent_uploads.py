@@ -15,9 +15,9 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from server.assets.models import Variant
 from server.errors import ConfigError, ValidationFailed
 from server.media.fonts import find_font
-from server.models import Variant
 from tests.factories import World
 from tests.server.media.samples import encoded, noise
 from tests.server.uploads.helpers import counts, multipart, server

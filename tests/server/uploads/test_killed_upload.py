@@ -15,10 +15,10 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.assets.gc import live_hashes
+from server.assets.models import Asset
 from server.db import get_db
 from server.media.store import LocalStore
-from server.media_gc import live_hashes
-from server.models import Asset
 from tests.conftest import T0
 from tests.factories import World
 from tests.server.media.samples import encoded, noise

@@ -15,13 +15,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.cli import cli
+from server.__main__ import cli
+from server.assets.gc import collect, live_hashes
+from server.assets.models import Asset, Variant
+from server.campaigns.models import Publication
 from server.clock import write_clock_file
 from server.db import get_db
 from server.media.pipeline import ingest_image
 from server.media.store import LocalStore
-from server.media_gc import collect, live_hashes
-from server.models import Asset, Publication, Variant
 from tests.conftest import T0
 from tests.factories import World
 from tests.server.media.samples import HOSTILE, encoded, noise, write

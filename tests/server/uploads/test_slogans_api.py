@@ -10,9 +10,9 @@ from PIL import Image, ImageChops
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.assets.models import Asset, Variant
 from server.errors import ConfigError, ValidationFailed
 from server.media.fonts import find_font
-from server.models import Asset, Variant
 from tests.factories import World
 from tests.server.uploads.helpers import body, counts, get
 

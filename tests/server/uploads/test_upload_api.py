@@ -11,7 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from server.models import Asset, AuditEvent, Membership, Role, Variant
+from server.accounts.models import Membership, Role
+from server.assets.models import Asset, Variant
+from server.auth.models import AuditEvent
 from tests.factories import World
 from tests.server.media.samples import encoded, noise
 from tests.server.uploads.helpers import blobs, body, counts, get, post_form, upload

@@ -1,0 +1,1 @@
+"""Organisations, users, memberships and API tokens."""

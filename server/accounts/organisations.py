@@ -1,0 +1,61 @@
+"""The organisation tree: creating nodes with their materialised path, and walking it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.accounts.models import Organisation
+from server.auth.actors import Actor
+from server.db import MAX_ID
+from server.errors import Conflict, FieldError, NotFound, ValidationFailed
+from server.playlists.models import Playlist
+
+
+def create_organisation(
+    session: Session, name: str, parent: Organisation | None, now: datetime
+) -> Organisation:
+    name = name.strip()
+    if not name:
+        raise ValidationFailed(
+            "an organisation needs a name", [FieldError("name", "must not be empty")]
+        )
+    if session.scalar(select(Organisation.id).where(Organisation.name == name)) is not None:
+        raise Conflict(
+            f"an organisation named {name!r} exists", [FieldError("name", "already taken")]
+        )
+    org = Organisation(name=name, parent_id=parent.id if parent else None, created_at=now, path="")
+    session.add(org)
+    session.flush()  # the id is part of the path
+    org.path = (parent.path if parent else "/") + f"{org.id}/"
+    return org
+
+
+def by_name(session: Session, name: str) -> Organisation:
+    org = session.scalar(select(Organisation).where(Organisation.name == name))
+    if org is None:
+        raise NotFound(f"no organisation named {name!r}")
+    return org
+
+
+def default_playlist_id(session: Session, org_id: int) -> int | None:
+    """The playlist flagged as this organisation's own default, if any."""
+    return session.scalar(
+        select(Playlist.id).where(Playlist.organisation_id == org_id, Playlist.is_default.is_(True))
+    )
+
+
+def subtree_ids(session: Session, org: Organisation) -> list[int]:
+    return list(
+        session.scalars(select(Organisation.id).where(Organisation.path.startswith(org.path)))
+    )
+
+
+def org_or_404(session: Session, actor: Actor, org_id: int) -> Organisation:
+    """The organisation `org_id`, if the actor may see it; otherwise it does not exist."""
+    org = session.get(Organisation, org_id) if 0 < org_id <= MAX_ID else None
+    if org is None or not actor.sees(org.path):
+        raise NotFound(f"no organisation {org_id}")
+    return org

@@ -1,0 +1,1 @@
+"""REST views of the assets domain: records (metadata) and uploads (creation)."""

@@ -1,0 +1,80 @@
+"""The audit log: every change records who, what, when, and a short before/after."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from server.auth.models import AuditEvent
+
+
+class Who(Protocol):
+    """Whoever made a change: an operator (`server.auth.Actor`) or a command (no user)."""
+
+    @property
+    def user_id(self) -> int | None: ...
+
+    @property
+    def label(self) -> str: ...
+
+
+def record(
+    session: Session,
+    who: Who,
+    at: datetime,
+    action: str,
+    object_type: str,
+    object_id: object,
+    organisation_id: int | None,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add an audit row to the caller's transaction: it commits with the change or not at all.
+
+    With both `before` and `after`, only the fields that changed are kept.
+    """
+    summary: dict[str, Any] = {}
+    if before is not None and after is not None:
+        changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+        summary = {
+            "before": {k: before.get(k) for k in changed},
+            "after": {k: after.get(k) for k in changed},
+        }
+    elif after is not None:
+        summary = {"after": after}
+    elif before is not None:
+        summary = {"before": before}
+    event = AuditEvent(
+        at=at,
+        actor_user_id=who.user_id or None,  # 0 is the command line's stand-in user
+        actor=who.label,
+        organisation_id=organisation_id,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        summary=summary,
+    )
+    session.add(event)
+    return event
+
+
+def changed(
+    session: Session,
+    who: Who,
+    at: datetime,
+    action: str,
+    row: Any,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """`record` for a model row: its type from its table ("screens" ▸ "screen"), its
+    organisation from its `organisation_id` when it has one."""
+    object_type = row.__tablename__.removesuffix("s")
+    organisation_id = getattr(row, "organisation_id", None)
+    return record(
+        session, who, at, action, object_type, row.id, organisation_id, before=before, after=after
+    )

@@ -1,0 +1,123 @@
+"""Every route declares who may call it; `enforce` runs before the view.
+
+A route without a declared policy is a bug: tests walk the URL map and fail on one.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from flask import g, request, session
+
+from server import clock
+from server.accounts.models import Role, User
+from server.auth.actors import (
+    API_TOKEN_PREFIX,
+    DEVICE_TOKEN_PREFIX,
+    ROLE_RANK,
+    Actor,
+    actor_for_user,
+    authenticate_api_token,
+)
+from server.db import get_session
+from server.errors import Forbidden, Unauthorized
+
+F = TypeVar("F", bound=Callable[..., Any])
+POLICY_ATTR = "_signage_policy"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+class Audience(enum.StrEnum):
+    PUBLIC = "public"  # anyone, no credentials
+    DEVICE = "device"  # a player with its device token
+    OPERATOR = "operator"  # a user, by session or API token
+
+
+@dataclass(frozen=True)
+class Policy:
+    audience: Audience
+    # The least role the actor must hold somewhere; the object's own organisation is
+    # checked by the service with Actor.require().
+    role: Role | None = None
+
+    def describe(self) -> str:
+        if self.audience is Audience.OPERATOR and self.role:
+            return f"operator with role ≥ {self.role.value}"
+        return self.audience.value
+
+
+PUBLIC = Policy(Audience.PUBLIC)
+DEVICE = Policy(Audience.DEVICE)
+READ = Policy(Audience.OPERATOR, Role.VIEWER)
+WRITE = Policy(Audience.OPERATOR, Role.OPERATOR)
+APPROVE = Policy(Audience.OPERATOR, Role.APPROVER)
+ADMIN = Policy(Audience.OPERATOR, Role.ADMIN)
+
+
+def declare(policy: Policy) -> Callable[[F], F]:
+    """Mark a view with its policy (for views registered without `Api.route`)."""
+
+    def mark(view: F) -> F:
+        setattr(view, POLICY_ATTR, policy)
+        return view
+
+    return mark
+
+
+def policy_of(view: Callable[..., Any]) -> Policy | None:
+    return getattr(view, POLICY_ATTR, None)
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def current_actor() -> Actor:
+    """The operator making this request: an API token, else the session's user."""
+    if "actor" in g:
+        actor: Actor = g.actor
+        return actor
+    token = bearer_token()
+    db = get_session()
+    if token is not None:
+        if token.startswith(DEVICE_TOKEN_PREFIX):
+            raise Unauthorized("device tokens cannot call operator routes")
+        if not token.startswith(API_TOKEN_PREFIX):
+            raise Unauthorized("unrecognised bearer token")
+        actor = authenticate_api_token(db, token, clock.now())
+    else:
+        user_id = session.get("user_id")
+        user = db.get(User, user_id) if isinstance(user_id, int) else None
+        if user is None or not user.active:
+            raise Unauthorized("log in or send an API token")
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            expected = session.get("csrf", "")
+            given = request.headers.get(CSRF_HEADER, "")
+            if not (expected and hmac.compare_digest(expected, given)):
+                raise Forbidden(f"session requests that change data need the {CSRF_HEADER} header")
+        actor = actor_for_user(user)
+    g.actor = actor
+    return actor
+
+
+def enforce(policy: Policy) -> None:
+    """Authenticate per the policy and check the coarse role; raises 401/403."""
+    if policy.audience is Audience.OPERATOR:
+        actor = current_actor()
+        if policy.role is not None:
+            best = actor.max_role()
+            if best is None or ROLE_RANK[best] < ROLE_RANK[policy.role]:
+                raise Forbidden(f"needs the {policy.role.value} role")
+    elif policy.audience is Audience.DEVICE:
+        # The player API resolves the device itself; here only the shape is checked.
+        token = bearer_token()
+        if token is None or not token.startswith(DEVICE_TOKEN_PREFIX):
+            raise Unauthorized("send the device token as a bearer token")

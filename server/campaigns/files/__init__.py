@@ -1,0 +1,1 @@
+"""Campaign files: read, check, plan, apply, export."""

@@ -1,0 +1,272 @@
+"""What a screen plays, and why: the timeline with the winning rule and the rules it beat.
+
+Previews answer from the content published *now* (including a publication announced for
+a moment later): an instant in the past is answered with today's content, not with what
+was on screens back then. So each campaign's earliest version still in force counts as
+having always been in force; anything already superseded or archived is left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.accounts.models import Organisation
+from server.assets.models import Asset
+from server.campaigns.describe import describe_entry, entry_from_snapshot
+from server.campaigns.publications import (
+    PlaylistContent,
+    PublishedContent,
+    live_snapshots,
+    load_published,
+    parse_rule_id,
+    rules_as_of,
+    screen_facts,
+)
+from server.errors import FieldError, NotFound, ValidationFailed
+from server.scheduling import InvalidSchedule, Rotation, Rule, Schedule, Segment
+from server.screens.models import Screen
+
+MAX_SPAN = timedelta(days=31)
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    id: str
+    campaign: str | None
+    campaign_id: int | None
+    entry: int | None  # index into the campaign's schedule
+    playlist: str
+    description: str
+    priority: int
+    layer: str
+
+
+@dataclass(frozen=True)
+class PreviewItem:
+    index: int
+    asset_id: int
+    sha256: str
+    kind: str
+    title: str
+    duration_ms: int
+    fit: str
+    transition: str
+
+
+@dataclass(frozen=True)
+class PreviewSegment:
+    start: datetime
+    end: datetime
+    anchor: datetime
+    playlist: str | None  # its name; None: nothing scheduled (the idle card)
+    playlist_key: str | None
+    campaign: str | None
+    default: bool  # the organisation's default playlist, no rule matched
+    rule: RuleInfo | None
+    beaten: tuple[RuleInfo, ...]
+    conflict: bool
+    items: tuple[PreviewItem, ...]
+
+
+@dataclass(frozen=True)
+class ScreenInfo:
+    id: int
+    name: str
+    organisation: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class Timeline:
+    screen: ScreenInfo
+    start: datetime
+    end: datetime
+    content_version: int
+    segments: tuple[PreviewSegment, ...]
+
+
+@dataclass(frozen=True)
+class AtInstant:
+    screen: ScreenInfo
+    at: datetime
+    content_version: int
+    segment: PreviewSegment
+    item: PreviewItem | None  # on screen at `at`
+    item_until: datetime | None
+    next_change: datetime
+
+
+class _Context:
+    """Published content as previews see it, and everything needed to explain it."""
+
+    def __init__(self, session: Session, now: datetime) -> None:
+        self.session = session
+        content = load_published(session, now)
+        self.rules = rules_as_of(content.rules, now)
+        self.content: PublishedContent = content
+        self.schedule = Schedule(self.rules)
+        self.by_id = {r.id: r for r in self.rules}
+        self.snapshots = {s.publication_id: s.snapshot for s in live_snapshots(session, now)}
+        self._titles: dict[int, str] = {}
+
+    def facts(self, screen: Screen) -> Any:
+        return screen_facts(self.session, screen, self.content)
+
+    def rule_info(self, rule_id: str) -> RuleInfo:
+        rule: Rule = self.by_id[rule_id]
+        parsed = parse_rule_id(rule_id)
+        playlist = self.content.playlists.get(rule.playlist)
+        description = ""
+        entry = None
+        campaign_id = None
+        if parsed is not None:
+            campaign_id, pub_id, entry = parsed
+            snap = self.snapshots.get(pub_id)
+            if snap is not None and entry < len(snap["entries"]):
+                state = entry_from_snapshot(snap["entries"][entry], snap["playlists"])
+                description = describe_entry(state, snap["campaign"]["timezone"], None)
+        return RuleInfo(
+            id=rule.id,
+            campaign=rule.campaign,
+            campaign_id=campaign_id,
+            entry=entry,
+            playlist=playlist.name if playlist else rule.playlist,
+            description=description,
+            priority=rule.priority,
+            layer="takeover" if rule.layer else "normal",
+        )
+
+    def items(self, playlist: PlaylistContent | None) -> tuple[PreviewItem, ...]:
+        if playlist is None:
+            return ()
+        missing = [i.asset_id for i in playlist.items if i.asset_id not in self._titles]
+        if missing:
+            for asset_id, title, name in self.session.execute(
+                select(Asset.id, Asset.title, Asset.original_name).where(Asset.id.in_(missing))
+            ):
+                self._titles[asset_id] = title or name
+        return tuple(
+            PreviewItem(
+                index=n,
+                asset_id=i.asset_id,
+                sha256=i.sha256,
+                kind=i.kind,
+                title=self._titles.get(i.asset_id, ""),
+                duration_ms=i.duration_ms,
+                fit=i.fit,
+                transition=i.transition,
+            )
+            for n, i in enumerate(playlist.items)
+        )
+
+    def segment(self, seg: Segment) -> PreviewSegment:
+        playlist = self.content.playlists.get(seg.playlist) if seg.playlist else None
+        return PreviewSegment(
+            start=seg.start,
+            end=seg.end,
+            anchor=seg.anchor,
+            playlist=playlist.name if playlist else None,
+            playlist_key=seg.playlist if playlist else None,
+            campaign=playlist.campaign if playlist else None,
+            default=seg.rule is None and playlist is not None,
+            rule=self.rule_info(seg.rule) if seg.rule else None,
+            beaten=tuple(self.rule_info(r) for r in seg.beaten),
+            conflict=seg.conflict,
+            items=self.items(playlist),
+        )
+
+
+def _screen_info(screen: Screen) -> ScreenInfo:
+    return ScreenInfo(screen.id, screen.name, screen.organisation.name, screen.timezone)
+
+
+def _aware(value: datetime, field: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationFailed(
+            f"{field} needs a UTC offset", [FieldError(field, "add a zone, e.g. +08:00 or Z")]
+        )
+    return value
+
+
+def screen_timeline(
+    session: Session, screen: Screen, start: datetime, end: datetime, now: datetime
+) -> Timeline:
+    """What `screen` plays over [start, end) (at most MAX_SPAN), and why."""
+    start, end = _aware(start, "from"), _aware(end, "to")
+    if end <= start:
+        raise ValidationFailed("`to` must be after `from`", [FieldError("to", "not after from")])
+    if end - start > MAX_SPAN:
+        raise ValidationFailed(
+            f"a timeline spans at most {MAX_SPAN.days} days",
+            [FieldError("to", f"at most {MAX_SPAN.days} days after from")],
+        )
+    ctx = _Context(session, now)
+    try:
+        segments = ctx.schedule.timeline(ctx.facts(screen), start, end)
+    except InvalidSchedule as exc:
+        raise ValidationFailed(str(exc), [FieldError(exc.field, exc.reason)]) from None
+    return Timeline(
+        screen=_screen_info(screen),
+        start=start,
+        end=end,
+        content_version=ctx.content.version,
+        segments=tuple(ctx.segment(s) for s in segments),
+    )
+
+
+def screen_at(session: Session, screen: Screen, at: datetime, now: datetime) -> AtInstant:
+    """What `screen` plays at `at`: the segment, the item on screen, and when it changes."""
+    at = _aware(at, "at")
+    ctx = _Context(session, now)
+    try:
+        resolution = ctx.schedule.resolve(ctx.facts(screen), at)
+    except InvalidSchedule as exc:
+        raise ValidationFailed(str(exc), [FieldError(exc.field, exc.reason)]) from None
+    segment = ctx.segment(resolution.segment)
+    item = until = None
+    if segment.items:
+        index, until = Rotation([i.duration_ms for i in segment.items]).item_at(segment.anchor, at)
+        item = segment.items[index]
+        until = min(until, resolution.next_change)
+    return AtInstant(
+        screen=_screen_info(screen),
+        at=at,
+        content_version=ctx.content.version,
+        segment=segment,
+        item=item,
+        item_until=until,
+        next_change=resolution.next_change,
+    )
+
+
+def find_screen(session: Session, name: str, org_name: str | None = None) -> Screen:
+    """A screen by id (digits) or by name (unique, or within `org_name`)."""
+    if name.isdigit():
+        screen = session.get(Screen, int(name))
+        if screen is not None:
+            return screen
+    stmt = select(Screen).where(Screen.name == name)
+    if org_name:
+        stmt = stmt.join(Screen.organisation).where(Organisation.name == org_name)
+    found = list(session.scalars(stmt))
+    if not found:
+        raise NotFound(f"no screen {name!r}")
+    if len(found) > 1:
+        raise NotFound(f"several screens are called {name!r}: give --org or the screen id")
+    return found[0]
+
+
+def to_json(value: Any) -> Any:
+    """A preview result as JSON-ready data (instants in ISO 8601 with their offset)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    return value

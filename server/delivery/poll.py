@@ -1,0 +1,90 @@
+"""A player's poll: answer 304 from the fingerprint alone, else assemble the document."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from server.campaigns.publications import screen_facts
+from server.config import Settings
+from server.delivery.cache import ManifestCache
+from server.delivery.compile import assemble, commands_json, compile_part
+from server.delivery.fingerprint import fingerprint
+from server.errors import Unauthorized
+from server.media.profiles import Profile
+from server.media.store import MediaStore
+from server.screens.commands import pending_commands
+from server.screens.devices import DeviceScreen
+from server.screens.models import Screen
+
+
+@dataclass(frozen=True)
+class PollAnswer:
+    etag: str
+    body: bytes | None  # None: not modified
+
+    @property
+    def not_modified(self) -> bool:
+        return self.body is None
+
+
+def answer_poll(
+    sessions: Callable[[], Session],
+    store: MediaStore,
+    cache: ManifestCache,
+    device: DeviceScreen,
+    version: int,
+    now: datetime,
+    settings: Settings,
+    profiles: Sequence[Profile],
+    holds: Callable[[str], bool],
+) -> PollAnswer:
+    """The poll's answer; `holds(etag)` says whether the player already has that document.
+
+    `device` and `version` come from the device lookup; a matching poll stops there, having
+    opened no session and touched no cache. Otherwise the shared part comes from the cache
+    (compiled on a miss, which may render variants and so commits the session).
+    """
+    fp = fingerprint(device, version, now, settings, tuple(profiles))
+    if holds(fp.etag):
+        return PollAnswer(fp.etag, None)
+    content, schedule = cache.content(sessions(), fp.version, now)
+    if content.version != fp.version:  # published while we looked: answer the newer one
+        fp = fp.with_version(content.version)
+        if holds(fp.etag):
+            return PollAnswer(fp.etag, None)
+    session = sessions()
+    screen = session.get(Screen, device.id)
+    if screen is None:  # deleted between the token check and now
+        raise Unauthorized("this screen was deleted; pair again")
+    facts = replace(screen_facts(session, screen, content), timezone=fp.timezone)
+    key = (
+        content.version,
+        schedule.screen_key(facts),
+        str(fp.profile),
+        fp.day,
+        fp.horizon_days,
+        fp.poll_interval_s,
+    )
+
+    def build() -> str:
+        part = compile_part(
+            session,
+            store,
+            content,
+            schedule,
+            facts,
+            fp,
+            profiles,
+            now,
+            max_pixels=settings.max_image_pixels,
+        )
+        session.commit()  # variants rendered on the way are recorded for every process
+        return part
+
+    part = cache.part(key, build)
+    commands = pending_commands(session, device.id) if device.command_seq else []
+    return PollAnswer(fp.etag, assemble(fp.etag, part, commands_json(commands)))

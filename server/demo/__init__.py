@@ -1,0 +1,1 @@
+"""The demo: organisations, screens and the Cybersecurity Week campaign, with a real player."""

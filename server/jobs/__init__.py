@@ -1,0 +1,1 @@
+"""Timed server work, run by exactly one process."""

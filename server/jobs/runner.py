@@ -1,0 +1,193 @@
+"""Timed server work, run by exactly one process: `signage jobs run`.
+
+One runner holds a lease row (`job_leases`: name, holder, expires_at), taken or renewed by
+a conditional UPDATE and kept while the process lives. Each job's run is recorded under a
+unique (job, scheduled_for) key, where scheduled_for is the job's tick — now rounded down
+to its interval on a fixed epoch — so even two runners that both believe they hold the
+lease (a paused process waking after its lease moved on) cannot run the same tick twice.
+APScheduler drives the loop; a failing job is logged and recorded, never fatal.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import delete, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from server.clock import Clock
+from server.config import Settings
+from server.db import Database
+from server.jobs.models import JobLease, JobRun
+from server.reports.models import PlayEvent
+from server.screens.pairing import prune_pairings
+
+log = logging.getLogger(__name__)
+LEASE = "runner"
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+JOB_RUN_RETENTION = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every: timedelta
+    run: Callable[[Session, datetime, Settings], str]  # returns a line for the log
+
+    def tick(self, now: datetime) -> datetime:
+        """The scheduled instant this run belongs to: the same on every node."""
+        return EPOCH + ((now - EPOCH) // self.every) * self.every
+
+
+def _prune_pairings(session: Session, now: datetime, settings: Settings) -> str:
+    return f"{prune_pairings(session, now)} expired pairings removed"
+
+
+def _prune_plays(session: Session, now: datetime, settings: Settings) -> str:
+    cutoff = now - timedelta(days=settings.play_retention_days)
+    plays = _count(session.execute(delete(PlayEvent).where(PlayEvent.end < cutoff)))
+    runs = _count(
+        session.execute(delete(JobRun).where(JobRun.started_at < now - JOB_RUN_RETENTION))
+    )
+    return f"{plays} play events before {cutoff:%Y-%m-%d} and {runs} job runs removed"
+
+
+def _count(result: object) -> int:
+    """Rows a DML statement touched (typed loosely by SQLAlchemy)."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+JOBS: tuple[Job, ...] = (
+    Job("prune-pairings", timedelta(minutes=15), _prune_pairings),
+    Job("prune-plays", timedelta(days=1), _prune_plays),
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    job: str
+    scheduled_for: datetime
+    ran: bool  # False: another run of this tick exists
+    ok: bool
+    detail: str
+
+
+def default_holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def take_lease(database: Database, holder: str, now: datetime, ttl: timedelta) -> bool:
+    """Take the lease if it is free or expired, or renew it if ours; False if another holds it."""
+    expires = now + ttl
+    with database.session() as session:
+        # The write comes first: on SQLite it waits for the lock and then sees every commit.
+        taken = _count(
+            session.execute(
+                update(JobLease)
+                .where(
+                    JobLease.name == LEASE,
+                    or_(JobLease.holder == holder, JobLease.expires_at <= now),
+                )
+                .values(holder=holder, expires_at=expires)
+            )
+        )
+        if taken:
+            return True
+        try:
+            with session.begin_nested():
+                session.add(JobLease(name=LEASE, holder=holder, expires_at=expires))
+        except IntegrityError:
+            return False
+        return True
+
+
+def release_lease(database: Database, holder: str) -> None:
+    with database.session() as session:
+        session.execute(delete(JobLease).where(JobLease.name == LEASE, JobLease.holder == holder))
+
+
+def run_due(
+    database: Database,
+    settings: Settings,
+    holder: str,
+    now: datetime,
+    jobs: Sequence[Job] = JOBS,
+) -> list[Outcome]:
+    """Run each job's current tick unless some runner already has; one transaction per job."""
+    outcomes = []
+    for job in jobs:
+        tick = job.tick(now)
+        try:
+            with database.session() as session:
+                session.add(JobRun(job=job.name, scheduled_for=tick, holder=holder, started_at=now))
+        except IntegrityError:
+            outcomes.append(Outcome(job.name, tick, False, True, "already run"))
+            continue
+        try:
+            with database.session() as session:
+                detail = job.run(session, now, settings)
+            ok = True
+        except Exception as exc:  # a failing job is reported, never fatal to the runner
+            log.exception("job %s failed", job.name)
+            ok, detail = False, f"{type(exc).__name__}: {exc}"[:1000]
+        with database.session() as session:
+            session.execute(
+                update(JobRun)
+                .where(JobRun.job == job.name, JobRun.scheduled_for == tick)
+                .values(finished_at=now, outcome="ok" if ok else "failed", detail=detail)
+            )
+        log.info("job %s (%s): %s", job.name, tick.isoformat(), detail)
+        outcomes.append(Outcome(job.name, tick, True, ok, detail))
+    return outcomes
+
+
+class Runner:
+    """The loop of `signage jobs run`: hold the lease, run what is due, every `check`."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        clock: Clock,
+        *,
+        holder: str | None = None,
+        jobs: Sequence[Job] = JOBS,
+        check: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self.database, self.settings, self.clock = database, settings, clock
+        self.holder = holder or default_holder()
+        self.jobs, self.check = tuple(jobs), check
+        self.ttl = check * 3  # survives two missed checks before another runner may take over
+
+    def step(self) -> list[Outcome]:
+        """One check: renew or take the lease, then run the due ticks (nothing without it)."""
+        now = self.clock.now()
+        if not take_lease(self.database, self.holder, now, self.ttl):
+            return []
+        return run_due(self.database, self.settings, self.holder, now, self.jobs)
+
+    def run_forever(self, stop: threading.Event | None = None) -> None:
+        stop = stop or threading.Event()
+        scheduler = BackgroundScheduler(timezone=UTC)
+        scheduler.add_job(
+            self.step,
+            IntervalTrigger(seconds=self.check.total_seconds(), timezone=UTC),
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.start()
+        try:
+            stop.wait()
+        finally:
+            scheduler.shutdown(wait=True)
+            release_lease(self.database, self.holder)

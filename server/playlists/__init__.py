@@ -1,0 +1,1 @@
+"""Standalone playlists and each organisation's default playlist."""

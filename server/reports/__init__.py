@@ -1,0 +1,1 @@
+"""Proof of play: recorded events and the reports that add them up."""

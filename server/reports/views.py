@@ -1,0 +1,155 @@
+"""Reports: proof of play added up by day, campaign, playlist, asset and screen (JSON or CSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from flask import Blueprint, Response, json
+from pydantic import AwareDatetime, BaseModel, Field
+
+from server import clock
+from server.accounts.models import Organisation
+from server.accounts.organisations import org_or_404
+from server.api.registry import api
+from server.api.schemas import Strict
+from server.auth.policy import READ, current_actor
+from server.auth.scope import in_scope
+from server.db import MAX_ID, get_session
+from server.errors import FieldError, ValidationFailed
+from server.reports.models import PlayEvent
+from server.reports.plays import GROUPS, Report, play_report
+from server.scheduling.localtime import check_zone, day_start, zone
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+CSV_COLUMNS = (
+    "day",
+    "campaign",
+    "playlist",
+    "asset_sha256",
+    "asset_title",
+    "screen_id",
+    "screen_name",
+    "plays",
+    "seconds",
+)
+
+
+class PlayReportQuery(Strict):
+    since: AwareDatetime | date | None = Field(
+        default=None,
+        description="Start (an instant, or a date: its local midnight); default 7 days ago",
+    )
+    until: AwareDatetime | date | None = Field(
+        default=None,
+        description="End, exclusive (a date means the midnight starting it); default now",
+    )
+    timezone: str = Field(default="UTC", max_length=64, description="Zone of days and dates")
+    group_by: str = Field(default=",".join(GROUPS), max_length=100, description=", ".join(GROUPS))
+    organisation_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    screen_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    campaign: str | None = Field(default=None, max_length=300)
+    format: Literal["json", "csv"] = "json"
+
+
+class PlayReportRow(BaseModel):
+    day: date | None
+    campaign: str | None
+    playlist: str | None
+    asset_sha256: str | None
+    asset_title: str | None
+    screen_id: int | None
+    screen_name: str | None
+    plays: int
+    seconds: float
+
+
+class PlayReportOut(BaseModel):
+    since: datetime
+    until: datetime
+    timezone: str
+    group_by: list[str]
+    rows: list[PlayReportRow]
+    plays: int
+    seconds: float
+
+
+def _instant(value: datetime | date | None, tz_name: str, default: datetime) -> datetime:
+    if value is None:
+        return default
+    if isinstance(value, datetime):
+        return value
+    return day_start(value, zone(tz_name))
+
+
+def _safe_cell(value: Any) -> Any:
+    # A cell starting like a formula would run in a spreadsheet: make it plain text.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def _csv(report: Report) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in report.rows:
+        values = [getattr(row, c) for c in CSV_COLUMNS]
+        writer.writerow([_safe_cell(v.isoformat() if isinstance(v, date) else v) for v in values])
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="plays.csv"'},
+    )
+
+
+@api.route(
+    bp,
+    "/plays",
+    "GET",
+    policy=READ,
+    summary="Proof of play totals by day, campaign, playlist, asset and screen (JSON or CSV)",
+    query=PlayReportQuery,
+    response=PlayReportOut,
+    raw_response="text/csv",
+)
+def plays_report(query: PlayReportQuery) -> Response:
+    db, actor = get_session(), current_actor()
+    problem = check_zone(query.timezone)
+    if problem is not None:
+        raise ValidationFailed(
+            f"unknown time zone {query.timezone!r}", [FieldError("timezone", problem)]
+        )
+    now = clock.now()
+    until = _instant(query.until, query.timezone, now)
+    since = _instant(query.since, query.timezone, until - timedelta(days=7))
+    where = [in_scope(actor)]
+    if query.organisation_id is not None:
+        org = org_or_404(db, actor, query.organisation_id)
+        where.append(Organisation.path.startswith(org.path))
+    if query.screen_id is not None:
+        where.append(PlayEvent.screen_id == query.screen_id)
+    if query.campaign is not None:
+        where.append(PlayEvent.campaign == query.campaign)
+    report = play_report(
+        db,
+        since=since,
+        until=until,
+        timezone=query.timezone,
+        group_by=query.group_by,
+        where=where,
+    )
+    if query.format == "csv":
+        return _csv(report)
+    out = PlayReportOut(
+        since=report.since,
+        until=report.until,
+        timezone=report.timezone,
+        group_by=list(report.group_by),
+        rows=[PlayReportRow(**r.__dict__) for r in report.rows],
+        plays=report.plays,
+        seconds=report.seconds,
+    )
+    return Response(json.dumps(out.model_dump(mode="json")), mimetype="application/json")

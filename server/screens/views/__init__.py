@@ -1,0 +1,1 @@
+"""REST views of the screens domain, one module per resource."""
