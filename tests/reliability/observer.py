@@ -83,9 +83,12 @@ class Observer:
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.terminate()
+                self.process.wait(10)
+            if self.process.stdout is not None:
+                self.process.stdout.close()
 
     def seen(self, player: str | None = None) -> list[Seen]:
         if not self.out.exists():
