@@ -161,6 +161,19 @@ class ServerProcess:
             self._log = None
         return code
 
+    def kill(self) -> None:
+        """SIGKILL the master and its workers at once, as a power cut would."""
+        if self.process is not None and self.process.poll() is None:
+            master = self.process.pid
+            children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+            for pid in [master, *map(int, children)]:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self.process.wait(STOP_TIMEOUT_S)
+        self.stop()  # only closes the log now
+
     def restart(self) -> ServerProcess:
         self.stop()
         return self.start()

@@ -21,7 +21,7 @@ from typing import Any
 from PIL import Image
 
 from player.agent import Agent, Settings
-from player.clock import Clock, FakeClock, OffsetEstimator, SkewedClock, iso_ms
+from player.clock import Clock, OffsetEstimator, SkewedClock, iso_ms
 from player.display.headless import HeadlessDisplay
 from player.errors import (
     EnrolmentRefused,
@@ -172,6 +172,8 @@ class FakeServer(ByteSource):
         self.refuse_events: set[str] = set()  # play ids to answer 422 for
         self.busy: float | None = None  # Retry-After of a 503 answer
         self.players: list[tuple[Clock, OffsetEstimator]] = []
+        self.hellos: list[HelloRequest] = []
+        self.bound: list[tuple[str, str, dict[str, str]]] = []  # token, hardware id, proof
 
     def attach(self, clock: Clock, estimator: OffsetEstimator) -> None:
         """Let this server's answers correct the estimator of a player running on `clock`."""
@@ -202,6 +204,7 @@ class FakeServer(ByteSource):
 
     def hello(self, request: HelloRequest) -> Pairing | Paired:
         self._answer("hello")
+        self.hellos.append(request)
         if request.enrol_token is not None:
             if request.enrol_token not in self.enrol_tokens:
                 raise EnrolmentRefused(403, "enrolment token unknown")
@@ -254,6 +257,11 @@ class FakeServer(ByteSource):
             left = [c for c in self.body["commands"] if c["id"] != command_id]
             if len(left) != len(self.body["commands"]):
                 self.body = {**self.body, "commands": left}
+
+    def bind_key(self, token: str, hardware_id: str, proof: dict[str, str]) -> None:
+        self._answer("device-key")
+        self._auth(token)
+        self.bound.append((token, hardware_id, proof))
 
 
 class Rig:
@@ -335,3 +343,33 @@ def drive(rigs: list[Rig], seconds: float, *, only: tuple[str, ...] | None = Non
         raise AssertionError("the schedulers never went idle")
     if end > clock.monotonic():
         clock.advance(end - clock.monotonic())
+
+
+class FakeClock:
+    """A clock that only moves when told to; `sleep` moves it. For tests."""
+
+    def __init__(self, start: datetime, monotonic: float = 1000.0) -> None:
+        if start.tzinfo is None:
+            raise ValueError("FakeClock needs an aware datetime")
+        self._wall = start.astimezone(UTC)
+        self._mono = monotonic
+        self.slept: list[float] = []
+
+    def wall(self) -> datetime:
+        return self._wall
+
+    def monotonic(self) -> float:
+        return self._mono
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.advance(max(0.0, seconds))
+
+    def advance(self, seconds: float) -> None:
+        """Move both clocks forward."""
+        self._wall += timedelta(seconds=seconds)
+        self._mono += seconds
+
+    def step_wall(self, delta: timedelta) -> None:
+        """Jump the wall clock only, as an NTP step or an operator would."""
+        self._wall += delta

@@ -1,4 +1,5 @@
-"""Apply a checked campaign file as someone, and publish it if asked: the CLI's one call."""
+"""Apply a checked campaign file as someone, and publish it if asked: the one call the
+command line, the API and the demo make."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import User
+from server.assets.uploads import MediaLimits
 from server.auth.actors import Actor, actor_for_user
 from server.campaigns import workflow
 from server.campaigns.files.apply import apply_bound
@@ -28,19 +30,18 @@ def actor_by_email(session: Session, email: str | None) -> Actor:
     return actor_for_user(user)
 
 
-def apply_file(
+def apply_checked(
     session: Session,
     store: MediaStore,
     settings: Settings,
     bound: Bound,
     now: datetime,
+    actor: Actor,
     *,
-    as_email: str | None = None,
     publish: bool = False,
 ) -> list[str]:
-    """Apply `bound`, then publish when asked; what happened, as lines for the operator."""
-    actor = actor_by_email(session, as_email)
-    applied = apply_bound(session, store, bound, actor, now)
+    """Apply `bound` as `actor`, then publish when asked; what happened, as lines."""
+    applied = apply_bound(session, store, MediaLimits.from_settings(settings), bound, actor, now)
     campaign = applied.campaign
     where = f"campaign {campaign.name!r} (id {campaign.id}) in {bound.organisation.name!r}"
     if applied.created:
