@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from server.errors import ConfigError
+from server.faults import POINTS
 from server.media.s3 import parse_s3_url
 
 ENV_PREFIX = "SIGNAGE_"
@@ -188,8 +189,6 @@ class Settings(BaseModel):
     @field_validator("faults", mode="before")
     @classmethod
     def _known_faults(cls, value: Any) -> Any:
-        from server.faults import POINTS
-
         if isinstance(value, str):
             value = [p.strip() for p in value.split(",") if p.strip()]
         unknown = [p for p in value if p not in POINTS]

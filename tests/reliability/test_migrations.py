@@ -87,10 +87,11 @@ def test_downgrade_to_base_and_upgrade_again_with_data(
     release_database: Callable[[Path], str], tmp_path: Path
 ) -> None:
     url = release_database(RELEASE_DUMPS[-1])
-    assert signage_db(url, tmp_path, "upgrade").exit_code == 0
     engine = engine_for(url, tmp_path)
     try:
-        assert all(row_counts(engine).values())
+        release = row_counts(engine)
+        assert signage_db(url, tmp_path, "upgrade").exit_code == 0
+        assert all(n for t, n in row_counts(engine).items() if t in release)
 
         down = signage_db(url, tmp_path, "downgrade", "base")
         assert down.exit_code == 0, down.stderr

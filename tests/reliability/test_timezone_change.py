@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from server.accounts.models import Organisation
 from server.storage import get_store
 from tests.conftest import T0
-from tests.server.protocol.content import campaign, device, image_asset, pair, publish
+from tests.server.delivery.content import campaign, device, image_asset, pair, publish
 
 
 def instant(text: str) -> datetime:
