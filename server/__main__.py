@@ -14,7 +14,7 @@ from server.cli import friendly, settings_from
 from server.db import make_engine
 from server.demo.cli import demo
 from server.jobs.cli import jobs
-from server.migrations import upgrade
+from server.migrations import current, downgrade, upgrade
 from server.screens.cli import screens
 
 
@@ -68,6 +68,32 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
     finally:
         engine.dispose()
     click.echo(f"database at {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@click.pass_context
+@friendly
+def db_downgrade(ctx: click.Context, revision: str) -> None:
+    """Take the schema back to REVISION (`base` drops every table), dropping newer data."""
+    engine = make_engine(settings_from(ctx))
+    try:
+        downgrade(engine, revision)
+    finally:
+        engine.dispose()
+    click.echo(f"database at {revision}")
+
+
+@db.command("current")
+@click.pass_context
+@friendly
+def db_current(ctx: click.Context) -> None:
+    """Print the revision the database is at (`none` for an empty database)."""
+    engine = make_engine(settings_from(ctx))
+    try:
+        click.echo(current(engine) or "none")
+    finally:
+        engine.dispose()
 
 
 for group in (org, user, token, campaign, preview, asset, media, screens, demo, jobs):

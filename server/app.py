@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response
 
-from server import clock, db, storage, web
+from server import clock, db, faults, storage, web
 from server.accounts.views import organisations, sessions, tokens, users
 from server.alerts import views as alerts
 from server.api import problems
@@ -52,6 +52,7 @@ def create_app(
         JSON_SORT_KEYS=False,
     )
     logging.getLogger("server").setLevel(settings.log_level)
+    faults.arm(settings.faults)
 
     clock.init_app(app, clock_)
     db.init_app(app, settings)

@@ -20,7 +20,7 @@ import click
 from sqlalchemy import make_url
 from sqlalchemy.orm import Session
 
-from server import clock
+from server import clock, faults
 from server.config import Settings, load_settings
 from server.db import Database, make_engine
 from server.errors import ConfigError, KnownError
@@ -51,6 +51,7 @@ def settings_from(ctx: click.Context) -> Settings:
     obj = ctx.find_root().ensure_object(dict)
     if obj.get("settings") is None:
         obj["settings"] = load_settings(obj.get("overrides"))
+        faults.arm(obj["settings"].faults)
     settings: Settings = obj["settings"]
     return settings
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server import faults
 from server.accounts.models import Role
 from server.auth import audit
 from server.auth.actors import Actor, org_path_of
@@ -145,6 +146,8 @@ def publish(
         publication=publication.id,
         effective_at=effective.isoformat(),
     )
+    session.flush()
+    faults.point("before-publish-commit")
     return publication
 
 
