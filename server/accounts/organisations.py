@@ -12,11 +12,26 @@ from server.auth.actors import Actor
 from server.db import MAX_ID
 from server.errors import Conflict, FieldError, NotFound, ValidationFailed
 from server.playlists.models import Playlist
+from server.scheduling.localtime import check_zone
+
+
+def check_timezone(name: str, field: str = "timezone") -> str:
+    """`name` if it is an IANA time zone; ValidationFailed naming `field` otherwise."""
+    problem = check_zone(name)
+    if problem is not None:
+        raise ValidationFailed(f"unknown time zone {name!r}", [FieldError(field, problem)])
+    return name
 
 
 def create_organisation(
-    session: Session, name: str, parent: Organisation | None, now: datetime
+    session: Session,
+    name: str,
+    parent: Organisation | None,
+    now: datetime,
+    *,
+    timezone: str | None = None,
 ) -> Organisation:
+    """A new node under `parent` (None: a root); its time zone defaults to the parent's."""
     name = name.strip()
     if not name:
         raise ValidationFailed(
@@ -26,7 +41,15 @@ def create_organisation(
         raise Conflict(
             f"an organisation named {name!r} exists", [FieldError("name", "already taken")]
         )
-    org = Organisation(name=name, parent_id=parent.id if parent else None, created_at=now, path="")
+    inherited = parent.timezone if parent else "UTC"
+    zone = check_timezone(timezone if timezone is not None else inherited)
+    org = Organisation(
+        name=name,
+        parent_id=parent.id if parent else None,
+        timezone=zone,
+        created_at=now,
+        path="",
+    )
     session.add(org)
     session.flush()  # the id is part of the path
     org.path = (parent.path if parent else "/") + f"{org.id}/"

@@ -103,7 +103,7 @@ def claim(
     organisation: Organisation,
     name: str | None,
     group_ids: Sequence[int],
-    timezone: str,
+    timezone: str | None,
     now: datetime,
     may_adopt: Callable[[Screen], bool],
 ) -> Screen:
@@ -121,7 +121,7 @@ def claim(
             f"no screen is waiting with the code {typed!r}",
             [FieldError("code", "unknown, expired or already claimed")],
         )
-    check_timezone(timezone)
+    timezone = check_timezone(timezone if timezone is not None else organisation.timezone)
     groups = check_groups(session, organisation, group_ids)
     screen = place_screen(
         session,

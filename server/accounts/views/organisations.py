@@ -11,7 +11,12 @@ from sqlalchemy.exc import IntegrityError
 
 from server import clock
 from server.accounts.models import Organisation, Role
-from server.accounts.organisations import create_organisation, default_playlist_id, org_or_404
+from server.accounts.organisations import (
+    check_timezone,
+    create_organisation,
+    default_playlist_id,
+    org_or_404,
+)
 from server.api.registry import api
 from server.api.schemas import ListQuery, Page, Strict, paginate
 from server.auth import audit
@@ -28,10 +33,17 @@ class OrganisationIn(Strict):
     parent_id: int = Field(
         ge=1, le=2**31 - 1, description="New organisations sit under one you administer"
     )
+    timezone: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="IANA name; new screens start in it (default: the parent's)",
+    )
 
 
 class OrganisationPatch(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=200)
+    timezone: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class OrganisationOut(BaseModel):
@@ -39,6 +51,7 @@ class OrganisationOut(BaseModel):
     name: str
     parent_id: int | None
     path: str
+    timezone: str = Field(description="New screens of the organisation start in this zone")
     default_playlist_id: int | None = None
     created_at: datetime
 
@@ -101,7 +114,7 @@ def create(body: OrganisationIn) -> OrganisationOut:
     db, actor = get_session(), current_actor()
     parent = org_or_404(db, actor, body.parent_id)
     actor.require(parent.path, Role.ADMIN)
-    org = create_organisation(db, body.name, parent, clock.now())
+    org = create_organisation(db, body.name, parent, clock.now(), timezone=body.timezone)
     audit.record(
         db,
         actor,
@@ -110,7 +123,7 @@ def create(body: OrganisationIn) -> OrganisationOut:
         "organisation",
         org.id,
         org.id,
-        after={"name": org.name, "parent_id": parent.id},
+        after={"name": org.name, "parent_id": parent.id, "timezone": org.timezone},
     )
     db.commit()
     return _out(org)
@@ -129,14 +142,16 @@ def update(org_id: int, body: OrganisationPatch) -> OrganisationOut:
     db, actor = get_session(), current_actor()
     org = org_or_404(db, actor, org_id)
     actor.require(org.path, Role.ADMIN)
-    before = {"name": org.name}
+    before = {"name": org.name, "timezone": org.timezone}
+    if body.timezone is not None and body.timezone != org.timezone:
+        org.timezone = check_timezone(body.timezone)
     if body.name is not None and body.name != org.name:
         if db.scalar(select(Organisation.id).where(Organisation.name == body.name)) is not None:
             raise Conflict(
                 f"an organisation named {body.name!r} exists", [FieldError("name", "already taken")]
             )
         org.name = body.name
-    after = {"name": org.name}
+    after = {"name": org.name, "timezone": org.timezone}
     audit.record(
         db, actor, clock.now(), "update", "organisation", org.id, org.id, before=before, after=after
     )
