@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from server.accounts.models import Organisation
 from tests.integration.conftest import StartServer
-from tests.server.protocol.content import campaign, image_asset, publish
+from tests.server.delivery.content import campaign, image_asset, publish
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

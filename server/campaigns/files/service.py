@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from server.assets.uploads import MediaLimits
 from server.auth.actors import actor_by_email
 from server.campaigns import workflow
 from server.campaigns.files.apply import apply_bound
@@ -27,7 +28,7 @@ def apply_file(
 ) -> list[str]:
     """Apply `bound`, then publish when asked; what happened, as lines for the operator."""
     actor = actor_by_email(session, as_email)
-    applied = apply_bound(session, store, bound, actor, now)
+    applied = apply_bound(session, store, MediaLimits.from_settings(settings), bound, actor, now)
     campaign = applied.campaign
     where = f"campaign {campaign.name!r} (id {campaign.id}) in {bound.organisation.name!r}"
     if applied.created:

@@ -1,5 +1,7 @@
 """The `signage` command on a real instance folder (SQLite), its clock standing at T0.
 
+Test modules import the `signage` fixture (and `instance`, which it builds on) from here.
+
 `run` goes through click's runner on `server.__main__.cli`; `run_process` runs the
 installed `signage` entry point in a subprocess, as an operator's shell does.
 """

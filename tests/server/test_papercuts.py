@@ -1,4 +1,6 @@
-"""What got in a new operator's way, each fixed and kept fixed."""
+"""What got in a new operator's way (issue 14), each fixed and kept fixed: campaign check
+with no organisation, preview's zone and names, serve before `db upgrade`, organisations'
+time zones, one-line errors."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from server.accounts.models import Organisation
 from server.app import create_app
 from server.config import load_settings
 from server.screens.models import Screen
-from tests.server.cli.conftest import Cli
+from tests.server.signage_cli import Cli
 
 CAMPAIGN = """\
 campaign: Drill

@@ -14,7 +14,7 @@ from server.screens import joining
 from server.screens.models import EnrolmentToken, Screen
 from server.screens.placement import Hello
 from tests.conftest import T0
-from tests.server.cli.conftest import Cli
+from tests.server.signage_cli import Cli
 
 
 def test_group_commands_through_the_real_entry_point(signage: Cli) -> None:
