@@ -17,6 +17,7 @@ from server.api.spec import openapi_json
 from server.assets.views import records, uploads
 from server.auth.policy import POLICY_ATTR, PUBLIC, declare
 from server.campaigns import views as campaigns
+from server.campaigns.files import views as campaign_files
 from server.clock import Clock
 from server.config import Settings, load_settings, with_secret
 from server.delivery import media, runtime
@@ -90,6 +91,7 @@ API_BLUEPRINTS = [
     reports.bp,
     uploads.bp,
     campaigns.bp,
+    campaign_files.bp,
 ]
 
 

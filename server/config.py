@@ -6,6 +6,7 @@ naming the variable, and start-up stops there.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -100,6 +101,32 @@ class Settings(BaseModel):
     play_retention_days: int = Field(
         default=730, ge=1, le=36500, description="How long proof-of-play events are kept."
     )
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(),
+        description="Addresses or networks (comma-separated, e.g. 127.0.0.1,10.0.0.0/8) of the "
+        "proxies whose X-Forwarded-For names the client; from anyone else it is ignored.",
+    )
+    pairings_per_address: int = Field(
+        default=30,
+        ge=1,
+        le=1_000_000,
+        description="New pairings (hellos from unknown players) one source address may open "
+        "per 10 minutes; more get 429 with Retry-After.",
+    )
+    claim_failures_per_organisation: int = Field(
+        default=10,
+        ge=1,
+        le=1_000_000,
+        description="Wrong pairing codes claimed into one organisation per 10 minutes before "
+        "its claims get 429 with Retry-After.",
+    )
+    claim_failures_per_address: int = Field(
+        default=20,
+        ge=1,
+        le=1_000_000,
+        description="Wrong pairing codes claimed from one source address per 10 minutes "
+        "before its claims get 429 with Retry-After.",
+    )
     log_level: str = Field(default="INFO", description="Python logging level.")
     session_cookie_secure: bool = Field(
         default=False, description="Send the session cookie over HTTPS only."
@@ -125,6 +152,18 @@ class Settings(BaseModel):
             ):
                 raise ValueError(f"{profile!r} is not WIDTHxHEIGHT")
         return tuple(value)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [p.strip() for p in value.split(",") if p.strip()]
+        for proxy in value:
+            try:
+                ipaddress.ip_network(str(proxy), strict=False)
+            except ValueError:
+                raise ValueError(f"{proxy!r} is not an IP address or network") from None
+        return tuple(str(p) for p in value)
 
     @property
     def media_root(self) -> Path:

@@ -6,7 +6,7 @@ here: this module imports every domain, so importing it from a domain would tie 
 
 from server.accounts.models import ApiToken, Membership, Organisation, Role, User
 from server.assets.models import Asset, AssetKind, Variant
-from server.auth.models import AuditEvent
+from server.auth.models import AuditEvent, RateCounter
 from server.campaigns.models import Campaign, CampaignStatus, Publication, ScheduleEntry
 from server.db import Base, UTCDateTime
 from server.jobs.models import JobLease, JobRun
@@ -43,6 +43,7 @@ __all__ = [
     "Playlist",
     "PlaylistItem",
     "Publication",
+    "RateCounter",
     "Role",
     "ScheduleEntry",
     "Screen",

@@ -6,7 +6,7 @@ transaction. The row therefore never exists without its bytes. A crash or a fail
 commit between the two leaves bytes no row refers to; `signage media gc` removes them
 once the store's grace period has passed (`server.media.store.DEFAULT_GRACE`).
 
-The media work runs outside any transaction (see `server.renders`): these functions end
+The media work runs outside any transaction (see `server.assets.renders`): these functions end
 the session's transaction (`release`) before it, so call them with nothing pending.
 """
 
@@ -215,7 +215,7 @@ def _record_image(
     now: datetime,
     author: Author,
 ) -> Created:
-    """The rows for stored bytes: the insert comes first (see `server.renders.release`);
+    """The rows for stored bytes: the insert comes first (see `server.assets.renders.release`);
     the organisation's existing asset for the hash makes it fail and is returned."""
     asset = _image_row(org, stored, name, title, now, author)
     try:
@@ -304,7 +304,7 @@ def _record_slogan(
     author: Author,
 ) -> Created:
     """The rows for a rendered slogan; the renders are recorded first, so the transaction
-    writes before it reads (see `server.renders.release`)."""
+    writes before it reads (see `server.assets.renders.release`)."""
     sha = slogan_sha256(slogan)
     record_variant(session, store, sha, str(poster[0]), SLOGAN_FIT, poster[1], now)
     record_variant(session, store, sha, THUMB_PROFILE, THUMB_FIT, thumb, now)

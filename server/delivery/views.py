@@ -12,16 +12,15 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator
 from server import clock, storage
 from server.api.registry import api
 from server.api.schemas import Strict
-from server.auth.policy import DEVICE, PUBLIC, bearer_token
+from server.auth.policy import DEVICE, PUBLIC, bearer_token, client_address
 from server.config import Settings
 from server.db import get_session
 from server.delivery import runtime
 from server.delivery.compile import rfc3339
-from server.delivery.poll import answer_poll
 from server.delivery.schemas import Manifest
 from server.errors import PayloadTooLarge
 from server.reports.plays import MAX_BATCH, Play, record_plays
-from server.screens import commands, joining
+from server.screens import commands, joining, keys
 from server.screens.devices import DeviceScreen, authenticate_device
 from server.screens.heartbeats import STATUS_HEADER, parse_status
 from server.screens.placement import Hello
@@ -64,6 +63,17 @@ def _device_and_version() -> tuple[DeviceScreen, int]:
     return authenticate_device(_rt().devices, bearer_token())
 
 
+class ProofIn(Strict):
+    """Protocol 2: proof that the player holds its device key (docs/player-protocol.md §1)."""
+
+    device_key: str = Field(pattern=keys.KEY_PATTERN, description="Ed25519 public key, base64url")
+    at: str = Field(max_length=40, description="RFC 3339 UTC instant the player signed")
+    signature: str = Field(pattern=keys.SIGNATURE_PATTERN, description="base64url, 64 bytes")
+
+    def as_proof(self) -> keys.KeyProof:
+        return keys.KeyProof(self.device_key, self.at, self.signature)
+
+
 class HelloIn(Strict):
     hardware_id: str = Field(min_length=1, max_length=128)
     player_version: str = Field(default="", max_length=40)
@@ -71,6 +81,7 @@ class HelloIn(Strict):
     height: int = Field(ge=1, le=16384)
     name: str | None = Field(default=None, max_length=200)
     enrol_token: str | None = Field(default=None, max_length=200)
+    proof: ProofIn | None = Field(default=None, description="Protocol 2; absent from version 1")
 
     @field_validator("hardware_id")
     @classmethod
@@ -97,7 +108,13 @@ class HelloOut(BaseModel):
     summary="A player without a token: get a pairing code, collect a token, or enrol",
     body=HelloIn,
     response=HelloOut,
-    extra_responses={201: "Enrolled with an enrolment token", 403: "Bad enrolment token"},
+    extra_responses={
+        201: "Enrolled with an enrolment token",
+        401: "The device key proof does not hold",
+        403: "Bad enrolment token",
+        409: "The hardware id belongs to a screen this player may not take",
+        429: "Too many new pairings from this address",
+    },
 )
 def hello(body: HelloIn) -> Response:
     db = get_session()
@@ -110,8 +127,11 @@ def hello(body: HelloIn) -> Response:
             player_version=body.player_version,
             name=body.name,
             enrol_token=body.enrol_token,
+            proof=body.proof.as_proof() if body.proof else None,
+            source=client_address(),
         ),
         clock.now(),
+        joining.pairing_limit(_settings()),
     )
     db.commit()
     if outcome.state == "pairing":
@@ -133,6 +153,27 @@ def hello(body: HelloIn) -> Response:
     )
 
 
+class DeviceKeyIn(Strict):
+    hardware_id: str = Field(min_length=1, max_length=128)
+    proof: ProofIn
+
+
+@api.route(
+    bp,
+    "/device-key",
+    "PUT",
+    policy=DEVICE,
+    summary="Bind the player's device key to its screen (a screen paired before protocol 2)",
+    body=DeviceKeyIn,
+    extra_responses={401: "The proof does not hold", 409: "Bound to another key"},
+)
+def bind_device_key(body: DeviceKeyIn) -> None:
+    db = get_session()
+    device = _device()
+    if keys.bind(db, device.id, body.hardware_id, body.proof.as_proof(), clock.now()):
+        db.commit()
+
+
 @api.route(
     bp,
     "/manifest",
@@ -148,17 +189,7 @@ def manifest() -> Response:
     now = rt.clock.now()
     asked = request.headers
     rt.heartbeats.record(device.id, now, parse_status(asked.get(STATUS_HEADER)))
-    answer = answer_poll(
-        get_session,
-        rt.store,
-        rt.manifests,
-        device,
-        version,
-        now,
-        rt.settings,
-        rt.profiles,
-        _holds(asked.get("If-None-Match", "")),
-    )
+    answer = rt.poller.answer(device, version, now, _holds(asked.get("If-None-Match", "")))
     headers = {"ETag": f'"{answer.etag}"', "Cache-Control": "private, no-cache"}
     if answer.body is None:
         return Response(status=304, headers=headers)

@@ -24,6 +24,7 @@ from sqlalchemy import delete, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from server.auth.limits import prune_counters
 from server.clock import Clock
 from server.config import Settings
 from server.db import Database
@@ -52,6 +53,10 @@ def _prune_pairings(session: Session, now: datetime, settings: Settings) -> str:
     return f"{prune_pairings(session, now)} expired pairings removed"
 
 
+def _prune_rate_counters(session: Session, now: datetime, settings: Settings) -> str:
+    return f"{prune_counters(session, now)} old rate-limit counters removed"
+
+
 def _prune_plays(session: Session, now: datetime, settings: Settings) -> str:
     cutoff = now - timedelta(days=settings.play_retention_days)
     plays = _count(session.execute(delete(PlayEvent).where(PlayEvent.end < cutoff)))
@@ -69,6 +74,7 @@ def _count(result: object) -> int:
 JOBS: tuple[Job, ...] = (
     Job("prune-pairings", timedelta(minutes=15), _prune_pairings),
     Job("prune-plays", timedelta(days=1), _prune_plays),
+    Job("prune-rate-counters", timedelta(hours=1), _prune_rate_counters),
 )
 
 

@@ -316,7 +316,12 @@ def screen_edit(
 
 @screen.command("pair")
 @click.argument("code")
-@click.option("--org", "org_name", required=True, help="Organisation the screen joins.")
+@click.option("--org", "org_name", help="Organisation the screen joins (unless --replace).")
+@click.option(
+    "--replace",
+    "replace",
+    help="Screen (name or id) whose device this one replaces: it keeps its place and history.",
+)
 @click.option("--name", help="Screen name (default: the name the player gave, or its id).")
 @click.option("--timezone", help="IANA zone (default: the organisation's).")
 @click.option("--group", "groups", type=int, multiple=True, help="A group id (repeatable).")
@@ -327,7 +332,8 @@ def screen_edit(
 def screen_pair(
     ctx: click.Context,
     code: str,
-    org_name: str,
+    org_name: str | None,
+    replace: str | None,
     name: str | None,
     timezone: str | None,
     groups: tuple[int, ...],
@@ -335,19 +341,23 @@ def screen_pair(
     as_json: bool,
 ) -> None:
     """Claim the pairing CODE a screen shows; its player collects its token at its next hello."""
+    if (org_name is None) == (replace is None):
+        raise click.UsageError("give --org (a new screen) or --replace SCREEN")
     settings, at = settings_from(ctx), now(ctx)
     with writing(ctx) as session:
-        claimed = joining.claim_code(
+        claimed, replaced = joining.claim_code(
             session,
             actor_by_email(session, as_email),
             at,
             code=code,
-            organisation_id=by_name(session, org_name).id,
+            organisation_id=by_name(session, org_name).id if org_name else None,
+            replace_screen_id=find_screen(session, replace).id if replace else None,
             name=name,
             group_ids=_group_ids(groups),
             timezone=timezone,
         )
-        payload, line = screen_json(claimed, at, settings), "paired " + _line(claimed)
+        payload = screen_json(claimed, at, settings)
+        line = ("new device for " if replaced else "paired ") + _line(claimed)
     emit(as_json, payload, [line])
 
 

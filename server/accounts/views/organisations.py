@@ -6,24 +6,15 @@ from datetime import datetime
 
 from flask import Blueprint
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from server import clock
-from server.accounts.models import Organisation, Role
-from server.accounts.organisations import (
-    check_timezone,
-    create_organisation,
-    default_playlist_id,
-    org_or_404,
-)
+from server.accounts import organisations as service
+from server.accounts.models import Organisation
+from server.accounts.organisations import default_playlist_id, org_or_404
 from server.api.registry import api
 from server.api.schemas import ListQuery, Page, Strict, paginate
-from server.auth import audit
 from server.auth.policy import ADMIN, READ, current_actor
-from server.auth.scope import in_scope
 from server.db import get_session
-from server.errors import Conflict, FieldError
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 
@@ -84,12 +75,7 @@ def _out(org: Organisation) -> OrganisationOut:
     response=OrganisationList,
 )
 def list_organisations(query: OrganisationQuery) -> dict[str, object]:
-    actor = current_actor()
-    stmt = select(Organisation).where(in_scope(actor))
-    if query.parent_id is not None:
-        stmt = stmt.where(Organisation.parent_id == query.parent_id)
-    if query.name:
-        stmt = stmt.where(Organisation.name.contains(query.name, autoescape=True))
+    stmt = service.organisations_select(current_actor(), query.parent_id, query.name)
     return paginate(get_session(), stmt, query, SORT, _out)
 
 
@@ -111,19 +97,14 @@ def get_organisation(org_id: int) -> OrganisationOut:
     status=201,
 )
 def create(body: OrganisationIn) -> OrganisationOut:
-    db, actor = get_session(), current_actor()
-    parent = org_or_404(db, actor, body.parent_id)
-    actor.require(parent.path, Role.ADMIN)
-    org = create_organisation(db, body.name, parent, clock.now(), timezone=body.timezone)
-    audit.record(
+    db = get_session()
+    org = service.add_child(
         db,
-        actor,
+        current_actor(),
         clock.now(),
-        "create",
-        "organisation",
-        org.id,
-        org.id,
-        after={"name": org.name, "parent_id": parent.id, "timezone": org.timezone},
+        name=body.name,
+        parent_id=body.parent_id,
+        timezone=body.timezone,
     )
     db.commit()
     return _out(org)
@@ -134,26 +115,14 @@ def create(body: OrganisationIn) -> OrganisationOut:
     "/<int:org_id>",
     "PATCH",
     policy=ADMIN,
-    summary="Rename an organisation",
+    summary="Rename an organisation or change its time zone",
     body=OrganisationPatch,
     response=OrganisationOut,
 )
 def update(org_id: int, body: OrganisationPatch) -> OrganisationOut:
-    db, actor = get_session(), current_actor()
-    org = org_or_404(db, actor, org_id)
-    actor.require(org.path, Role.ADMIN)
-    before = {"name": org.name, "timezone": org.timezone}
-    if body.timezone is not None and body.timezone != org.timezone:
-        org.timezone = check_timezone(body.timezone)
-    if body.name is not None and body.name != org.name:
-        if db.scalar(select(Organisation.id).where(Organisation.name == body.name)) is not None:
-            raise Conflict(
-                f"an organisation named {body.name!r} exists", [FieldError("name", "already taken")]
-            )
-        org.name = body.name
-    after = {"name": org.name, "timezone": org.timezone}
-    audit.record(
-        db, actor, clock.now(), "update", "organisation", org.id, org.id, before=before, after=after
+    db = get_session()
+    org = service.rename(
+        db, current_actor(), clock.now(), org_id, body.name, timezone=body.timezone
     )
     db.commit()
     return _out(org)
@@ -168,26 +137,4 @@ def update(org_id: int, body: OrganisationPatch) -> OrganisationOut:
     extra_responses={409: "The organisation still owns something"},
 )
 def delete(org_id: int) -> None:
-    db, actor = get_session(), current_actor()
-    org = org_or_404(db, actor, org_id)
-    actor.require(org.path, Role.ADMIN)
-    if org.parent_id is None:
-        raise Conflict("the root organisation cannot be deleted")
-    audit.record(
-        db,
-        actor,
-        clock.now(),
-        "delete",
-        "organisation",
-        org.id,
-        org.parent_id,
-        before={"name": org.name},
-    )
-    db.delete(org)
-    try:
-        db.commit()
-    except IntegrityError:
-        db.rollback()
-        raise Conflict(
-            "the organisation still has members, screens, content or sub-organisations"
-        ) from None
+    service.delete(get_session(), current_actor(), clock.now(), org_id)

@@ -1,4 +1,5 @@
-"""Apply a checked campaign file as someone, and publish it if asked: the CLI's one call."""
+"""Apply a checked campaign file as someone, and publish it if asked: the one call the
+command line, the API and the demo make."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from server.assets.uploads import MediaLimits
-from server.auth.actors import actor_by_email
+from server.auth.actors import Actor
 from server.campaigns import workflow
 from server.campaigns.files.apply import apply_bound
 from server.campaigns.files.bind import Bound
@@ -16,18 +17,17 @@ from server.config import Settings
 from server.media.store import MediaStore
 
 
-def apply_file(
+def apply_checked(
     session: Session,
     store: MediaStore,
     settings: Settings,
     bound: Bound,
     now: datetime,
+    actor: Actor,
     *,
-    as_email: str | None = None,
     publish: bool = False,
 ) -> list[str]:
-    """Apply `bound`, then publish when asked; what happened, as lines for the operator."""
-    actor = actor_by_email(session, as_email)
+    """Apply `bound` as `actor`, then publish when asked; what happened, as lines."""
     applied = apply_bound(session, store, MediaLimits.from_settings(settings), bound, actor, now)
     campaign = applied.campaign
     where = f"campaign {campaign.name!r} (id {campaign.id}) in {bound.organisation.name!r}"

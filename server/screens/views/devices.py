@@ -16,9 +16,9 @@ from server.accounts.models import Organisation, Role
 from server.accounts.organisations import org_or_404
 from server.api.registry import api
 from server.api.schemas import Id, ListQuery, Page, Strict, paginate
-from server.auth import audit
+from server.auth import audit, limits
 from server.auth.actors import Actor
-from server.auth.policy import ADMIN, READ, WRITE, current_actor
+from server.auth.policy import ADMIN, READ, WRITE, client_address, current_actor
 from server.auth.scope import in_scope
 from server.config import Settings
 from server.db import MAX_ID, get_session
@@ -54,7 +54,16 @@ def _audit(
 
 class ClaimIn(Strict):
     code: str = Field(min_length=1, max_length=20, description="The code the screen shows")
-    organisation_id: int = Field(ge=1, le=MAX_ID)
+    organisation_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="Required unless replace_screen_id is given"
+    )
+    replace_screen_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="Accept the device as the replacement of this screen's device: the screen "
+        "keeps its place and history, its old device token stops working",
+    )
     name: str | None = Field(default=None, min_length=1, max_length=200)
     group_ids: list[Id] = Field(default_factory=list, max_length=100)
     timezone: str | None = Field(
@@ -82,10 +91,27 @@ class ClaimedScreenOut(BaseModel):
     body=ClaimIn,
     response=ClaimedScreenOut,
     status=201,
+    extra_responses={
+        409: "The device's hardware id belongs to another screen (see replace_screen_id)",
+        429: "Too many wrong codes for this organisation or from this address",
+    },
 )
 def claim_code(body: ClaimIn) -> ClaimedScreenOut:
-    db = get_session()
-    screen = joining.claim_code(db, current_actor(), clock.now(), **body.model_dump())
+    db, actor, now = get_session(), current_actor(), clock.now()
+    _, org_key = joining.claim_org_key(db, actor, body.organisation_id, body.replace_screen_id)
+    by_org, by_address = joining.claim_limits(_settings())
+    address = client_address()
+    limits.check(db, by_org, org_key, now)
+    limits.check(db, by_address, address, now)
+    try:
+        screen, _ = joining.claim_code(db, actor, now, **body.model_dump())
+    except NotFound as exc:
+        if any(e.field == "code" for e in exc.errors):  # a wrong code: it counts
+            db.rollback()
+            limits.hit(db, by_org, org_key, now)
+            limits.hit(db, by_address, address, now)
+            db.commit()
+        raise
     db.commit()
     return ClaimedScreenOut(
         id=screen.id,
