@@ -1,7 +1,7 @@
 """organisations get a time zone; new screens take their organisation's
 
 Revision ID: org_timezone
-Revises: 0001
+Revises: device_keys
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "org_timezone"
-down_revision: str | None = "0001"
+down_revision: str | None = "device_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
