@@ -10,12 +10,14 @@ empty before it commits, so the data it leaves still agrees with every foreign k
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from alembic.migration import MigrationContext
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine
 
@@ -88,3 +90,30 @@ def _sqlite_foreign_keys(conn: Connection, *, on: bool) -> None:
     raw = conn.connection.dbapi_connection
     assert raw is not None
     raw.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
+@lru_cache(maxsize=1)
+def code_heads() -> frozenset[str]:
+    """The revisions this code's migrations end at (read once per process)."""
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def schema_problem(engine: Engine) -> str | None:
+    """Why the database cannot serve this code (never migrated, or behind), else None.
+
+    A SQLite file that does not exist is not created by asking."""
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        if not Path(database).is_file():
+            return f"there is no database at {database} yet: run `signage db upgrade`"
+    with engine.connect() as conn:
+        current = frozenset(MigrationContext.configure(conn).get_current_heads())
+    if not current:
+        return "the database has no tables yet: run `signage db upgrade`"
+    if current != code_heads():
+        have, want = ", ".join(sorted(current)), ", ".join(sorted(code_heads()))
+        return (
+            f"the database is at revision {have}, this code needs {want}:"
+            " run `signage db upgrade`"
+        )
+    return None
