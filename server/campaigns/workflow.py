@@ -4,9 +4,10 @@ Only a publication puts content on screens. Approval freezes the campaign's cont
 and asset hashes included) into `approved_snapshot`, and a publish puts exactly that on
 screens: content that changed after approval is refused, and an edit of a playlist a
 campaign schedules sends that campaign back to draft, with the reason kept on it and in the
-audit log. Publishing freezes the campaign into a snapshot (`server.campaigns.snapshot`) recorded through `server.content_version.bump`,
-taking effect one poll interval plus a margin later so that every screen switches at the
-same instant. Each step is audited in the caller's transaction.
+audit log. Publishing freezes the campaign into a snapshot (`server.campaigns.snapshot`)
+recorded through `server.content_version.bump`, taking effect one poll interval plus a
+margin later so that every screen switches at the same instant. Each step is audited in the
+caller's transaction.
 """
 
 from __future__ import annotations
