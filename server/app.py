@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, Response
+from flask import Blueprint, Flask, Response, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import clock, db, storage, web
 from server.accounts.views import organisations, sessions, tokens, users
@@ -45,10 +47,16 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.session_cookie_secure,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_lifetime_hours),
         JSON_SORT_KEYS=False,
     )
     logging.getLogger("server").setLevel(settings.log_level)
+    app.session_interface = _SessionCookies()
+    if settings.trusted_proxies:
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n
+        )
 
     clock.init_app(app, clock_)
     db.init_app(app, settings)
@@ -91,6 +99,16 @@ def _register_api(app: Flask) -> None:
         return openapi_json(api, "Signage Scheduler API", "1")
 
     app.register_blueprint(root)
+
+
+class _SessionCookies(SecureCookieSessionInterface):
+    """The session cookie is Secure when the setting says so, and on every HTTPS request
+    (behind a proxy: per X-Forwarded-Proto, trusted through `trusted_proxies`)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (
+            has_request_context() and request.is_secure
+        )
 
 
 def settings_of(app: Flask) -> Settings:

@@ -21,6 +21,7 @@ from server.accounts.models import Membership, Organisation, Role, User
 from server.auth import audit
 from server.auth.actors import MIN_PASSWORD_LENGTH, Actor, hash_password
 from server.auth.scope import role_clause
+from server.auth.sessions import end_user_sessions
 from server.db import MAX_ID
 from server.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 
@@ -121,6 +122,8 @@ def update_user(
     if "password" in changes:
         user.password_hash = hash_password(changes["password"])
         before["password_changed"], after["password_changed"] = False, True  # never the hash
+    if "password" in changes or not user.active:
+        end_user_sessions(session, user.id, now)  # a stolen cookie dies with the old password
     session.flush()
     org_id = _home_org_id(actor, user)
     audit.record(session, actor, now, "update", "user", user.id, org_id, before=before, after=after)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
-from flask import Blueprint, session
+from flask import Blueprint, current_app, session
 from pydantic import BaseModel, Field
 
+from server import clock
 from server.accounts.models import User
 from server.accounts.views.users import MembershipOut
 from server.api.registry import api
 from server.api.schemas import Strict
 from server.auth import actors as auth
-from server.auth.policy import PUBLIC, READ, current_actor
+from server.auth import sessions as login_sessions
+from server.auth.policy import PUBLIC, READ, SESSION_ID, SESSION_SEEN, current_actor
 from server.db import get_session
 
 bp = Blueprint("session", __name__, url_prefix="/session")
@@ -43,9 +46,15 @@ class MeOut(BaseModel):
 )
 def login(body: LoginIn) -> MeOut:
     db = get_session()
+    now = clock.now()
     user = auth.authenticate_password(db, body.email, body.password)
+    lifetime = timedelta(hours=current_app.config["SIGNAGE"].session_lifetime_hours)
+    login_sessions.end_session(db, session.get(SESSION_ID), now)  # no fixation: a new id
+    sid = login_sessions.open_session(db, user.id, now, lifetime)
+    db.commit()
     session.clear()
-    session["user_id"] = user.id
+    session[SESSION_ID] = sid
+    session[SESSION_SEEN] = int(now.timestamp())
     session["csrf"] = secrets.token_urlsafe(24)
     session.permanent = True
     return _me(user.id, session["csrf"])
@@ -59,6 +68,10 @@ def whoami() -> MeOut:
 
 @api.route(bp, "", "DELETE", policy=PUBLIC, summary="Log out")
 def logout() -> None:
+    """Ends the session on the server too: a copy of the cookie no longer works."""
+    db = get_session()
+    login_sessions.end_session(db, session.get(SESSION_ID), clock.now())
+    db.commit()
     session.clear()
 
 
