@@ -56,6 +56,15 @@ class PayloadTooLarge(SignageError, ValueError):
     title = "Content Too Large"
 
 
+class TooManyRequests(SignageError):
+    status = 429
+    title = "Too Many Requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class ServiceUnavailable(SignageError):
     status = 503
     title = "Service Unavailable"
