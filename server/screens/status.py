@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Select, select
 
 from server.accounts.models import Organisation
 from server.config import Settings
+from server.screens.heartbeats import clean_status
 from server.screens.models import Screen
 from server.screens.services import is_online
 
@@ -51,7 +52,7 @@ def fleet_select(where: ColumnElement[bool] | None = None) -> Select[Screen, str
 
 
 def fleet_row(screen: Screen, org_name: str, now: datetime, settings: Settings) -> FleetRow:
-    status = screen.status if isinstance(screen.status, dict) else {}
+    status = clean_status(screen.status)
     version = status.get("player_version")
     return FleetRow(
         id=screen.id,
