@@ -15,7 +15,7 @@ from server import clock, db, storage, web
 from server.accounts.views import organisations, sessions, tokens, users
 from server.api import problems
 from server.api.registry import API_PREFIX, api
-from server.api.spec import openapi_json
+from server.api.spec import MAX_JSON_BYTES, openapi_json
 from server.assets.views import records, uploads
 from server.auth.policy import POLICY_ATTR, PUBLIC, declare
 from server.campaigns import views as campaigns
@@ -43,7 +43,8 @@ def create_app(
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SIGNAGE=settings,
-        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
+        # Routes that take more (uploads) say so in their declaration (server.api.spec).
+        MAX_CONTENT_LENGTH=MAX_JSON_BYTES,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.session_cookie_secure,
