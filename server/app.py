@@ -68,6 +68,7 @@ def create_app(
     app.register_blueprint(media.bp)
     web.init_app(app)
     _stamp_server_time(app)
+    _security_headers(app)
     return app
 
 
@@ -123,6 +124,28 @@ def _stamp_server_time(app: Flask) -> None:
     @app.after_request
     def stamp(response: Response) -> Response:
         response.headers[SERVER_TIME_HEADER] = str(int(clock.now().timestamp() * 1000))
+        return response
+
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _security_headers(app: Flask) -> None:
+    """Every response: no MIME sniffing, no referrer, never inside another site's frame."""
+
+    @app.after_request
+    def protect(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        policy = response.headers.get("Content-Security-Policy")
+        if policy is None:
+            response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+        elif "frame-ancestors" not in policy:
+            response.headers["Content-Security-Policy"] = f"{policy}; frame-ancestors 'none'"
         return response
 
 
