@@ -5,7 +5,7 @@ and asset hashes included) into `approved_snapshot`, and a publish puts exactly 
 screens: content that changed after approval is refused, and an edit of a playlist a
 campaign schedules sends that campaign back to draft, with the reason kept on it and in the
 audit log. Publishing freezes the campaign into a snapshot (`server.campaigns.snapshot`)
-recorded through `server.content_version.bump`, taking effect one poll interval plus a
+recorded through `server.campaigns.versions.bump`, taking effect one poll interval plus a
 margin later so that every screen switches at the same instant. Each step is audited in the
 caller's transaction.
 """

@@ -20,7 +20,7 @@ from server.assets.models import Asset
 from server.assets.variants import DeliveredAsset, deliver
 from server.campaigns.publications import PlaylistContent, PublishedContent
 from server.delivery.fingerprint import PROTOCOL, Fingerprint, window
-from server.errors import KNOWN_ERRORS
+from server.errors import KnownError
 from server.media.images import DEFAULT_MAX_PIXELS
 from server.media.profiles import Profile
 from server.media.store import MediaStore
@@ -90,7 +90,7 @@ class _Deliveries:
                 now=self.now,
                 max_pixels=self.max_pixels,
             )
-        except KNOWN_ERRORS as exc:
+        except KnownError as exc:
             # One bad poster must not take the whole manifest (and so the screen) down.
             log.warning("manifest: asset %s cannot be delivered: %s", asset_id, exc.detail)
             return None

@@ -136,7 +136,7 @@ def check_items(
     return rows
 
 
-def snapshot(playlist: Playlist) -> dict[str, Any]:
+def audit_summary(playlist: Playlist) -> dict[str, Any]:
     return {
         "name": playlist.name,
         "description": playlist.description,
@@ -209,7 +209,7 @@ def create_playlist(
     if is_default:
         set_default(session, actor, playlist, True, now)
     session.flush()
-    audit.changed(session, actor, now, "create", playlist, after=snapshot(playlist))
+    audit.changed(session, actor, now, "create", playlist, after=audit_summary(playlist))
     return playlist
 
 
@@ -226,7 +226,7 @@ def update_playlist(
             [FieldError(f, "cannot be changed") for f in sorted(unknown)]
             + [FieldError(f, "must not be null") for f in nulls],
         )
-    before = snapshot(playlist)
+    before = audit_summary(playlist)
     if "name" in changes and changes["name"] != playlist.name:
         _name_free(session, playlist.organisation_id, changes["name"], playlist.id)
         if playlist.is_default:  # the name travels in manifests
@@ -240,7 +240,8 @@ def update_playlist(
         set_default(session, actor, playlist, bool(changes["is_default"]), now)
     playlist.updated_at = now
     session.flush()
-    audit.changed(session, actor, now, "update", playlist, before=before, after=snapshot(playlist))
+    after = audit_summary(playlist)
+    audit.changed(session, actor, now, "update", playlist, before=before, after=after)
     return playlist
 
 
@@ -254,7 +255,7 @@ def replace_items(
     if playlist.is_default:
         _require_approver(session, actor, playlist.organisation_id, "editing a default's items")
     rows = check_items(session, org, items)
-    before = snapshot(playlist)
+    before = audit_summary(playlist)
     playlist.items.clear()
     session.flush()  # positions are unique per playlist: old rows go before new ones come
     playlist.items.extend(rows)
@@ -265,7 +266,7 @@ def replace_items(
         playlist_edited(session, playlist.id, actor, now, "items changed")
     session.flush()
     audit.changed(
-        session, actor, now, "update_items", playlist, before=before, after=snapshot(playlist)
+        session, actor, now, "update_items", playlist, before=before, after=audit_summary(playlist)
     )
     return playlist
 
@@ -280,7 +281,7 @@ def delete_playlist(session: Session, actor: Actor, now: datetime, playlist_id: 
     if playlist.is_default:
         _require_approver(session, actor, playlist.organisation_id, "deleting a default")
         content_version.bump(session, action="defaults", now=now)
-    audit.changed(session, actor, now, "delete", playlist, before=snapshot(playlist))
+    audit.changed(session, actor, now, "delete", playlist, before=audit_summary(playlist))
     session.delete(playlist)
     session.flush()
 

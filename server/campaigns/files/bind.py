@@ -28,7 +28,7 @@ from server.campaigns.files.schema import (
 )
 from server.campaigns.files.state import CampaignState, EntryState, ItemState
 from server.campaigns.snapshot import normal_targets
-from server.errors import KNOWN_ERRORS
+from server.errors import KnownError
 from server.screens.models import Group, Screen
 
 
@@ -149,7 +149,7 @@ class _Binder:
             return None
         try:
             sha = image_digest(self.session, self.org.id, path)
-        except KNOWN_ERRORS as exc:
+        except KnownError as exc:
             self.bad(item.line, field, exc.detail)
             return None
         return ItemState(

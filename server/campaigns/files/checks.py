@@ -15,7 +15,7 @@ from server.campaigns.files.schema import (
     ItemSpec,
     format_date_range,
 )
-from server.errors import KNOWN_ERRORS
+from server.errors import KnownError
 from server.media.images import inspect_image
 
 Found = tuple[int, str, str]  # line, field, reason
@@ -52,7 +52,7 @@ def _item_problems(spec: CampaignSpec, item: ItemSpec, field: str) -> Iterator[F
         try:
             slogan = canonical_slogan(item.source, item.style)
             require_slogan_glyphs(slogan["text"], slogan["style"])
-        except KNOWN_ERRORS as exc:
+        except KnownError as exc:
             for err in exc.errors or []:
                 sub = "slogan" if err.field == "text" else f"style.{err.field}"
                 sub = err.field if err.field.startswith("style.") else sub
@@ -77,7 +77,7 @@ def _item_problems(spec: CampaignSpec, item: ItemSpec, field: str) -> Iterator[F
         return
     try:
         inspect_image(path)
-    except KNOWN_ERRORS as exc:
+    except KnownError as exc:
         yield item.line, f"{field}.poster", exc.detail
 
 
