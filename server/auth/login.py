@@ -59,11 +59,15 @@ def throttle_keys(email: str, address: str) -> dict[str, str]:
 
 def retry_after(session: Session, keys: dict[str, str], now: datetime) -> int | None:
     """Seconds until every key may try again, or None when none is blocked."""
-    until = session.scalars(
-        select(LoginThrottle.blocked_until).where(
-            LoginThrottle.key.in_(list(keys.values())), LoginThrottle.blocked_until > now
+    until = [
+        u
+        for u in session.scalars(
+            select(LoginThrottle.blocked_until).where(
+                LoginThrottle.key.in_(list(keys.values())), LoginThrottle.blocked_until > now
+            )
         )
-    ).all()
+        if u is not None
+    ]
     if not until:
         return None
     return max(1, math.ceil((max(until) - now).total_seconds()))

@@ -262,7 +262,7 @@ def replace_items(
     playlist.updated_at = now
     if playlist.is_default:
         content_version.bump(session, action="defaults", now=now)
-    if before["items"] != snapshot(playlist)["items"]:
+    if before["items"] != audit_summary(playlist)["items"]:
         playlist_edited(session, playlist.id, actor, now, "items changed")
     session.flush()
     audit.changed(

@@ -55,13 +55,13 @@ class _NoAliasLoader(yaml.SafeLoader):
     """YAML without aliases: `*name` could repeat a node millions of times (a "billion
     laughs"), and a campaign file never needs one. Refused when met, before any expansion."""
 
-    def compose_node(self, parent: Node | None, index: object) -> Node | None:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.composer.ComposerError(
                 None, None, "aliases (*name) are not allowed in campaign files", event.start_mark
             )
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        return super().compose_node(parent, index)
 
 
 def parse_campaign(text: str, base_dir: Path) -> tuple[CampaignSpec | None, list[Problem]]:
