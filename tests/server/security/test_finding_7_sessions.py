@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 
 from server.app import create_app
 from server.clock import SettableClock
@@ -127,3 +129,24 @@ def test_finding_7_the_session_cookie_is_secure_over_https_and_behind_a_trusted_
         assert r.status_code == 201 and "Secure" in _set_cookie(r)
     finally:
         get_db(behind).engine.dispose()
+
+
+def test_finding_7_a_session_sees_its_unpublished_media_until_logout(
+    app: Flask, world: Any
+) -> None:
+    png = io.BytesIO()
+    Image.new("RGB", (32, 24), "green").save(png, format="PNG")
+    r = app.test_client().post(
+        "/api/v1/assets",
+        data={"file": (io.BytesIO(png.getvalue()), "p.png"), "organisation_id": str(world.city.id)},
+        headers=world["operator"].headers,
+    )
+    assert r.status_code == 201, r.json
+    url = f"/media/{r.json['sha256']}"
+    browser = _login(app, "viewer@province.test")
+    seen = browser.get(url)
+    seen.close()  # release the file it streams
+    assert seen.status_code == 200
+    assert app.test_client().get(url).status_code == 404  # unpublished: not for anyone
+    browser.delete(SESSION)
+    assert browser.get(url).status_code == 404
