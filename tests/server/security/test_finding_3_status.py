@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from server.delivery.runtime import PlayerRuntime
 from server.screens.heartbeats import parse_status
 from server.screens.models import Screen
-from tests.server.protocol.content import device, pair
+from tests.server.delivery.content import device, pair
 
 MANIFEST = "/api/v1/player/manifest"
 

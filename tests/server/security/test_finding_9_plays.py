@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from server.accounts.models import Role
 from server.reports.models import PlayEvent
 from tests.server.api import objects
-from tests.server.protocol.content import device, pair
+from tests.server.delivery.content import device, pair
 
 PLAYS = "/api/v1/player/plays"
 
