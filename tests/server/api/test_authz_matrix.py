@@ -19,6 +19,7 @@ A new operator route fails `test_every_operator_operation_has_a_row` until it ge
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,10 +33,14 @@ from sqlalchemy.orm import Session
 from server.accounts.models import Role
 from server.accounts.organisations import create_organisation
 from server.api.registry import API_PREFIX, api
+from server.assets.models import Asset
+from server.auth.actors import DEVICE_TOKEN_PREFIX, new_token, token_digest
 from server.auth.policy import Audience
 from server.campaigns.models import CampaignStatus
 from server.db import Base
-from tests.server.api.matrix_world import LEAKS, Call, Ctx, upload_form
+from server.screens.models import Command
+from tests.server.api import objects
+from tests.server.api.matrix_world import LEAKS, Call, Ctx, png, upload_form
 
 RELATIONS = ("same", "parent", "child", "sibling", "outsider")
 ROLES = (Role.VIEWER, Role.OPERATOR, Role.APPROVER, Role.ADMIN)
@@ -471,3 +476,126 @@ def test_matrix(client: FlaskClient, session: Session, world, app: Flask) -> Non
                         + ("sees our rows" if shown else "does not see our rows")
                     )
     assert failures == [], f"{len(failures)} cells differ:\n" + "\n".join(failures)
+
+
+# Every route that is not an operator's: who calls it -> the status, written by hand.
+# Callers: nobody (anonymous), our admin's API token, our screen's device token, and the
+# device token of a screen of another organisation.
+CALLERS = ("anonymous", "operator", "device", "other_device")
+OTHER_ROUTES: dict[tuple[str, str], dict[str, int | str]] = {
+    ("POST", "/api/v1/session"): {"anonymous": 401, "operator": 401, "device": 401},
+    ("DELETE", "/api/v1/session"): {c: 204 for c in CALLERS},
+    ("POST", "/api/v1/player/hello"): {c: OK for c in CALLERS},
+    ("GET", "/api/v1/player/manifest"): {
+        "anonymous": 401,
+        "operator": 401,
+        "device": OK,
+        "other_device": OK,
+    },
+    ("POST", "/api/v1/player/plays"): {
+        "anonymous": 401,
+        "operator": 401,
+        "device": OK,
+        "other_device": OK,
+    },
+    ("POST", "/api/v1/player/screenshot"): {
+        "anonymous": 401,
+        "operator": 401,
+        "device": 201,
+        "other_device": 201,
+    },
+    # The command is our screen's: another screen is told it does not exist.
+    ("POST", "/api/v1/player/commands/<int:command_id>/ack"): {
+        "anonymous": 401,
+        "operator": 401,
+        "device": OK,
+        "other_device": 404,
+    },
+    # Unpublished media of ours: our operators only.
+    ("GET", "/media/<string:name>"): {
+        "anonymous": 404,
+        "operator": 200,
+        "device": 404,
+        "other_device": 404,
+    },
+    ("GET", "/api/v1/openapi.json"): {c: 200 for c in CALLERS},
+    ("GET", "/"): {c: 200 for c in CALLERS},
+    ("GET", "/healthz"): {c: 200 for c in CALLERS},
+    ("GET", "/static/<path:filename>"): {c: 404 for c in CALLERS},  # no such file
+}
+
+
+def _other_rules(app: Flask) -> set[tuple[str, str]]:
+    """Every (method, rule) of the app that is not an operator operation."""
+    ops = {(m, API_PREFIX + p) for m, p in operator_operations()}
+    out = set()
+    for rule in app.url_map.iter_rules():
+        openapi_form = re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule.rule)
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+            if (method, openapi_form) not in ops:
+                out.add((method, re.sub(r"\(max=\d+\)", "", rule.rule)))
+    return out
+
+
+def test_every_other_route_has_a_row(app: Flask) -> None:
+    assert _other_rules(app) == set(OTHER_ROUTES)
+
+
+def test_player_public_and_media_routes(
+    client: FlaskClient,
+    session: Session,
+    world,
+    app: Flask,  # type: ignore[no-untyped-def]
+) -> None:
+    c = Ctx(client, session, world, app)
+    ours = c.screen()
+    theirs = objects.screen(session, world.other, "Theirs", c.now)
+    tokens = {}
+    for screen in (ours, theirs):
+        token = new_token(DEVICE_TOKEN_PREFIX)
+        screen.device_token_hash = token_digest(token)
+        tokens[screen.id] = {"Authorization": f"Bearer {token}"}
+    session.commit()
+    headers = {
+        "anonymous": {},
+        "operator": world["admin"].headers,
+        "device": tokens[ours.id],
+        "other_device": tokens[theirs.id],
+    }
+    sha = session.get(Asset, c.uploaded()).sha256  # type: ignore[union-attr]
+    png_bytes = png()
+    failures = []
+    for (method, rule), expected in OTHER_ROUTES.items():
+        for caller, status in expected.items():
+            session.rollback()  # no stale read snapshot: SQLite would refuse our next write
+            kwargs: dict[str, Any] = {"headers": headers[caller]}
+            url = rule
+            if rule == "/api/v1/session" and method == "POST":
+                kwargs["json"] = {"email": "admin@province.test", "password": "wrong"}
+            elif rule.endswith("/hello"):
+                kwargs["json"] = {
+                    "hardware_id": f"hw-{next(c.counter)}",
+                    "player_version": "1",
+                    "width": 1920,
+                    "height": 1080,
+                }
+            elif rule.endswith("/plays"):
+                kwargs["json"] = {"events": []}
+            elif rule.endswith("/screenshot"):
+                kwargs.update(data=png_bytes, content_type="image/png")
+            elif "command_id" in rule:
+                command = Command(screen_id=ours.id, kind="refresh", issued_at=c.now)
+                session.add(command)
+                session.commit()
+                url = rule.replace("<int:command_id>", str(command.id))
+                kwargs["json"] = {"ok": True}
+            elif "<string:name>" in rule:
+                url = f"/media/{sha}"
+            elif "<path:filename>" in rule:
+                url = "/static/no-such-file.css"
+            r = client.open(url, method=method, **kwargs)
+            r.get_data()
+            r.close()
+            if not _meets(str(status), r.status_code):
+                failures.append(f"{method} {rule}: {caller} got {r.status_code}, not {status}")
+    assert failures == [], "\n".join(failures)
