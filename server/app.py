@@ -7,16 +7,18 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, Response
+from flask import Blueprint, Flask, Response, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 
 from server import clock, db, faults, storage, web
 from server.accounts.views import organisations, sessions, tokens, users
 from server.alerts import views as alerts
 from server.api import problems
 from server.api.registry import API_PREFIX, api
-from server.api.spec import openapi_json
+from server.api.spec import MAX_JSON_BYTES, openapi_json
 from server.assets.views import records, uploads
 from server.auth.policy import POLICY_ATTR, PUBLIC, declare
+from server.auth.proxies import FromTrustedProxies
 from server.campaigns import views as campaigns
 from server.campaigns.files import views as campaign_files
 from server.clock import Clock
@@ -46,15 +48,21 @@ def create_app(
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SIGNAGE=settings,
-        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
+        # Routes that take more (uploads) say so in their declaration (server.api.spec).
+        MAX_CONTENT_LENGTH=MAX_JSON_BYTES,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.session_cookie_secure,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_lifetime_hours),
         JSON_SORT_KEYS=False,
     )
     logging.getLogger("server").setLevel(settings.log_level)
     faults.arm(settings.faults)
+    app.session_interface = _SessionCookies()
+    if settings.trusted_proxies:
+        app.wsgi_app = FromTrustedProxies(  # type: ignore[method-assign]
+            app.wsgi_app, settings.trusted_proxies
+        )
 
     clock.init_app(app, clock_)
     _say_if_unmigrated(db.init_app(app, settings))
@@ -66,6 +74,7 @@ def create_app(
     app.register_blueprint(media.bp)
     web.init_app(app)
     _stamp_server_time(app)
+    _security_headers(app)
     return app
 
 
@@ -113,6 +122,16 @@ def _register_api(app: Flask) -> None:
     app.register_blueprint(root)
 
 
+class _SessionCookies(SecureCookieSessionInterface):
+    """The session cookie is Secure when the setting says so, and on every HTTPS request
+    (behind a proxy: per X-Forwarded-Proto, trusted through `trusted_proxies`)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (
+            has_request_context() and request.is_secure
+        )
+
+
 def settings_of(app: Flask) -> Settings:
     settings: Settings = app.config["SIGNAGE"]
     return settings
@@ -124,6 +143,28 @@ def _stamp_server_time(app: Flask) -> None:
     @app.after_request
     def stamp(response: Response) -> Response:
         response.headers[SERVER_TIME_HEADER] = str(int(clock.now().timestamp() * 1000))
+        return response
+
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _security_headers(app: Flask) -> None:
+    """Every response: no MIME sniffing, no referrer, never inside another site's frame."""
+
+    @app.after_request
+    def protect(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        policy = response.headers.get("Content-Security-Policy")
+        if policy is None:
+            response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+        elif "frame-ancestors" not in policy:
+            response.headers["Content-Security-Policy"] = f"{policy}; frame-ancestors 'none'"
         return response
 
 

@@ -193,7 +193,18 @@ class Settings(BaseModel):
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
     session_cookie_secure: bool = Field(
-        default=False, description="Send the session cookie over HTTPS only."
+        default=False,
+        description="Always mark the session cookie Secure (it is anyway on HTTPS requests, "
+        "including behind a trusted proxy that says so).",
+    )
+    session_idle_minutes: int = Field(
+        default=120, ge=1, le=7 * 24 * 60, description="A session unused this long ends."
+    )
+    session_lifetime_hours: int = Field(
+        default=12,
+        ge=1,
+        le=30 * 24,
+        description="A session ends this long after login, whatever its use.",
     )
 
     @field_validator("log_level")

@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import ApiToken, User
-from server.accounts.users import get_user
+from server.accounts.users import get_user, require_whole_user
 from server.auth import audit
 from server.auth.actors import Actor, create_api_token
 from server.db import MAX_ID
@@ -35,15 +35,17 @@ def issue_token(
 
 
 def revoke_token(session: Session, actor: Actor, now: datetime, token_id: int) -> ApiToken:
-    """Revoke one's own token, or one of a user the actor administers; idempotent."""
+    """Revoke one's own token, or one of a user the actor administers in every one of their
+    memberships (as for passwords and deactivation); idempotent."""
     row = session.get(ApiToken, token_id) if 0 < token_id <= MAX_ID else None
     if row is None:
         raise NotFound(f"no token {token_id}")
     if row.user_id != actor.user_id:
         try:
-            get_user(session, actor, row.user_id)
+            owner = get_user(session, actor, row.user_id)
         except NotFound:
             raise NotFound(f"no token {token_id}") from None
+        require_whole_user(actor, owner)
     if row.revoked_at is None:
         row.revoked_at = now
         session.flush()

@@ -21,6 +21,7 @@ from server.accounts.models import Membership, Organisation, Role, User
 from server.auth import audit
 from server.auth.actors import MIN_PASSWORD_LENGTH, Actor, hash_password
 from server.auth.scope import role_clause
+from server.auth.sessions import end_user_sessions
 from server.db import MAX_ID
 from server.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 
@@ -54,7 +55,8 @@ def visible_memberships(actor: Actor, user: User) -> list[Membership]:
     return sorted(seen, key=lambda m: m.organisation_id)
 
 
-def _require_whole_user(actor: Actor, user: User) -> None:
+def require_whole_user(actor: Actor, user: User) -> None:
+    """Changing the person (password, tokens, active flag) needs admin over all of them."""
     if not all(_administers(actor, m.organisation) for m in user.memberships):
         raise Forbidden(
             f"user {user.id} also belongs to organisations you do not administer; "
@@ -107,7 +109,7 @@ def update_user(
             [FieldError(f, "cannot be changed") for f in sorted(unknown)]
             + [FieldError(f, "must not be null") for f in nulls],
         )
-    _require_whole_user(actor, user)
+    require_whole_user(actor, user)
     if changes.get("active") is False and user.id == actor.user_id:
         raise Conflict("you cannot deactivate yourself", [FieldError("active", "your own account")])
     if "password" in changes:
@@ -121,6 +123,8 @@ def update_user(
     if "password" in changes:
         user.password_hash = hash_password(changes["password"])
         before["password_changed"], after["password_changed"] = False, True  # never the hash
+    if "password" in changes or not user.active:
+        end_user_sessions(session, user.id, now)  # a stolen cookie dies with the old password
     session.flush()
     org_id = _home_org_id(actor, user)
     audit.record(session, actor, now, "update", "user", user.id, org_id, before=before, after=after)
@@ -129,7 +133,7 @@ def update_user(
 
 def delete_user(session: Session, actor: Actor, now: datetime, user_id: int) -> None:
     user = get_user(session, actor, user_id)
-    _require_whole_user(actor, user)
+    require_whole_user(actor, user)
     if user.id == actor.user_id:
         raise Conflict("you cannot delete yourself")
     org_id = _home_org_id(actor, user)

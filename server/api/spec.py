@@ -20,9 +20,16 @@ from pydantic.json_schema import models_json_schema
 from server.api.problems import validation_failed
 from server.auth.policy import Audience, Policy, declare, enforce
 from server.db import MAX_ID
-from server.errors import BadRequest, FieldError, ValidationFailed
+from server.errors import BadRequest, FieldError, PayloadTooLarge, ValidationFailed
 
 JSON = "application/json"
+# Every route reads at most this much body unless it declares more (uploads, proof of play):
+# a JSON request of this product is a few kilobytes at most.
+MAX_JSON_BYTES = 64 * 1024
+# Deeper JSON than any request model has is refused before it is parsed (a parser, or
+# anything walking the value, would otherwise recurse into it).
+MAX_JSON_DEPTH = 32
+BodyLimit = int | Callable[[], int]
 
 
 @dataclass
@@ -43,6 +50,7 @@ class Operation:
     extra_responses: dict[int, str] = field(default_factory=dict)
     raw_body: str | None = None  # media type of a non-JSON body (uploads)
     raw_response: str | None = None  # non-JSON success body; with `response`, an alternative
+    max_body: BodyLimit = MAX_JSON_BYTES
 
 
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -82,9 +90,12 @@ class Api:
         extra_responses: dict[int, str] | None = None,
         raw_body: str | None = None,
         raw_response: str | None = None,
+        max_body: BodyLimit = MAX_JSON_BYTES,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         bp_prefix = bp.url_prefix or ""
         path, params = _openapi_path(self.prefix + bp_prefix + rule)
+
+        too_big = "file" if raw_body == "multipart/form-data" else "body"
 
         def register(view: Callable[..., Any]) -> Callable[..., Any]:
             op = Operation(
@@ -103,11 +114,13 @@ class Api:
                 extra_responses=dict(extra_responses or {}),
                 raw_body=raw_body,
                 raw_response=raw_response,
+                max_body=max_body,
             )
             self.operations.append(op)
 
             @functools.wraps(view)
             def wrapper(**kwargs: Any) -> Any:
+                limit_body(max_body() if callable(max_body) else max_body, too_big)
                 enforce(policy)
                 if body is not None:
                     kwargs["body"] = _parse_body(body)
@@ -124,9 +137,49 @@ class Api:
         return register
 
 
+def limit_body(limit: int, field: str = "body") -> None:
+    """Refuse a body over `limit` bytes before anything reads it (a streamed body without a
+    Content-Length is cut off at the limit by Werkzeug, also a 413)."""
+    request.max_content_length = limit
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(
+            f"the body is larger than this route's limit of {limit} bytes",
+            [FieldError(field, f"at most {limit} bytes")],
+        )
+
+
+def json_depth(raw: bytes) -> int:
+    """How deeply arrays and objects nest in JSON bytes (brackets in strings ignored)."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return 0  # cannot nest deeper than it has brackets
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
 def _parse_body(model: type[BaseModel]) -> BaseModel:
     if not request.is_json:
         raise BadRequest("send a JSON body with Content-Type: application/json")
+    if json_depth(request.get_data(cache=True)) > MAX_JSON_DEPTH:
+        raise BadRequest(
+            f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels",
+            [FieldError("body", f"nested deeper than {MAX_JSON_DEPTH}")],
+        )
     data = request.get_json(silent=True)
     if data is None:
         raise BadRequest("the body is not valid JSON")

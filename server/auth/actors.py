@@ -120,13 +120,6 @@ def actor_for_user(user: User, via_token: bool = False) -> Actor:
     )
 
 
-def authenticate_password(session: Session, email: str, password: str) -> User:
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None or not user.active or not check_password(user.password_hash, password):
-        raise Unauthorized("wrong email or password")
-    return user
-
-
 def authenticate_api_token(session: Session, token: str, now: datetime) -> Actor:
     if not token.startswith(API_TOKEN_PREFIX):
         raise Unauthorized("not an API token")

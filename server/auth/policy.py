@@ -9,12 +9,15 @@ import enum
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from flask import current_app, g, request, session
+from sqlalchemy.orm import Session
 
 from server import clock
 from server.accounts.models import Role, User
+from server.auth import sessions as login_sessions
 from server.auth.actors import (
     API_TOKEN_PREFIX,
     DEVICE_TOKEN_PREFIX,
@@ -106,10 +109,7 @@ def current_actor() -> Actor:
             raise Unauthorized("unrecognised bearer token")
         actor = authenticate_api_token(db, token, clock.now())
     else:
-        user_id = session.get("user_id")
-        user = db.get(User, user_id) if isinstance(user_id, int) else None
-        if user is None or not user.active:
-            raise Unauthorized("log in or send an API token")
+        user = _session_user(db)
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             expected = session.get("csrf", "")
             given = request.headers.get(CSRF_HEADER, "")
@@ -122,6 +122,24 @@ def current_actor() -> Actor:
         # client's pace, is not read while holding SQLite's write lock (server/db.py).
         db.commit()
     return actor
+
+
+SESSION_ID = "sid"
+SESSION_SEEN = "seen"
+
+
+def _session_user(db: Session) -> User:
+    """The user of the request's browser session, checked against its row on the server."""
+    now = clock.now()
+    idle = timedelta(minutes=current_app.config["SIGNAGE"].session_idle_minutes)
+    row = login_sessions.active_session(db, session.get(SESSION_ID), now)
+    seen = session.get(SESSION_SEEN)
+    fresh = isinstance(seen, int) and now.timestamp() - seen <= idle.total_seconds()
+    user = db.get(User, row.user_id) if row is not None and fresh else None
+    if user is None or not user.active:
+        raise Unauthorized("log in or send an API token")
+    session[SESSION_SEEN] = int(now.timestamp())
+    return user
 
 
 def enforce(policy: Policy) -> None:

@@ -42,6 +42,10 @@ class Campaign(Base):
     )
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The content as approved (snapshot format): a publish puts exactly this on screens.
+    approved_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Why the campaign last went back to draft ("playlist 4 edited by x@example.org").
+    draft_reason: Mapped[str] = mapped_column(String(300), default="")
     published_at: Mapped[datetime | None]
     # When the published content takes effect on screens (announced ahead of time).
     effective_at: Mapped[datetime | None]

@@ -108,6 +108,9 @@ class CampaignSummary(BaseModel):
     live: bool = Field(description="A publication of it is on screens (or about to be)")
     submitted_by_id: int | None
     approved_by_id: int | None
+    draft_reason: str = Field(
+        default="", description="Why the campaign last went back to draft (empty: never did)"
+    )
     published_at: datetime | None
     effective_at: datetime | None
     created_at: datetime

@@ -179,14 +179,17 @@ def update_campaign(
         campaign.targets = check_targets(session, org, changes["targets"], "targets")
     after = _header(campaign)
     if after != before:
-        _edited(campaign, now)
+        _edited(campaign, now, actor)
         audit.changed(session, actor, now, "update", campaign, before=before, after=after)
     return campaign
 
 
-def _edited(campaign: Campaign, now: datetime) -> None:
+def _edited(campaign: Campaign, now: datetime, actor: Actor) -> None:
     campaign.updated_at = now
-    back_to_draft(campaign)
+    if campaign.status is not CampaignStatus.DRAFT:
+        back_to_draft(campaign, f"campaign edited by {actor.label}")
+    else:
+        back_to_draft(campaign)
 
 
 def delete_campaign(session: Session, actor: Actor, now: datetime, campaign_id: int) -> None:
@@ -291,7 +294,7 @@ def add_entry(
     _check_entry(session, campaign, entry)
     campaign.entries.append(entry)
     session.flush()
-    _edited(campaign, now)
+    _edited(campaign, now, actor)
     audit.changed(
         session, actor, now, "update", campaign, after={"added_entry": _entry_values(entry)}
     )
@@ -315,7 +318,7 @@ def update_entry(
         _check_entry(session, campaign, entry)
     after = _entry_values(entry)
     if after != before:
-        _edited(campaign, now)
+        _edited(campaign, now, actor)
         audit.changed(
             session,
             actor,
@@ -337,7 +340,7 @@ def delete_entry(
         session, actor, now, "update", campaign, before={"removed_entry": _entry_values(entry)}
     )
     campaign.entries.remove(entry)
-    _edited(campaign, now)
+    _edited(campaign, now, actor)
     session.flush()
 
 

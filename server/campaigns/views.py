@@ -76,6 +76,7 @@ def _summary(c: Campaign) -> CampaignSummary:
         live=workflow.is_live(get_session(), c.id),
         submitted_by_id=c.submitted_by_id,
         approved_by_id=c.approved_by_id,
+        draft_reason=c.draft_reason or "",
         published_at=c.published_at,
         effective_at=c.effective_at,
         created_at=c.created_at,

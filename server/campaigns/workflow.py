@@ -1,9 +1,13 @@
 """The publishing workflow: draft ▸ submitted ▸ approved ▸ published ▸ archived.
 
-Only a publication puts content on screens: publishing freezes the campaign into a
-snapshot (`server.campaigns.snapshot`) recorded through `server.campaigns.versions.bump`,
-taking effect one poll interval plus a margin later so that every screen switches at the
-same instant. Each step is audited in the caller's transaction.
+Only a publication puts content on screens. Approval freezes the campaign's content (items
+and asset hashes included) into `approved_snapshot`, and a publish puts exactly that on
+screens: content that changed after approval is refused, and an edit of a playlist a
+campaign schedules sends that campaign back to draft, with the reason kept on it and in the
+audit log. Publishing freezes the campaign into a snapshot (`server.campaigns.snapshot`)
+recorded through `server.campaigns.versions.bump`, taking effect one poll interval plus a
+margin later so that every screen switches at the same instant. Each step is audited in the
+caller's transaction.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from server.accounts.models import Role
 from server.auth import audit
 from server.auth.actors import SYSTEM, Actor, org_path_of
 from server.campaigns import versions as content_version
-from server.campaigns.models import Campaign, CampaignStatus, Publication
+from server.campaigns.models import Campaign, CampaignStatus, Publication, ScheduleEntry
 from server.campaigns.snapshot import campaign_snapshot
 from server.config import Settings
 from server.errors import Conflict, FieldError, Forbidden, ValidationFailed
@@ -74,6 +78,7 @@ def submit(session: Session, campaign: Campaign, actor: Actor, now: datetime) ->
     campaign.status = CampaignStatus.SUBMITTED
     campaign.submitted_by_id = actor_id(actor)
     campaign.approved_by_id = None
+    campaign.approved_snapshot = None
     campaign.updated_at = now
     _audit(session, campaign, actor, "submit", now)
     return campaign
@@ -87,6 +92,7 @@ def approve(session: Session, campaign: Campaign, actor: Actor, now: datetime) -
         raise Forbidden("nobody approves their own submission: another approver must")
     campaign.status = CampaignStatus.APPROVED
     campaign.approved_by_id = actor_id(actor)
+    campaign.approved_snapshot = campaign_snapshot(campaign)
     campaign.updated_at = now
     _audit(session, campaign, actor, "approve", now)
     return campaign
@@ -121,8 +127,14 @@ def publish(
             "only a campaign of takeover entries may be published immediately",
             [FieldError("immediate", "the campaign has normal-layer entries")],
         )
+    snapshot = campaign_snapshot(campaign)
     if campaign.status is CampaignStatus.DRAFT:
         campaign.approved_by_id = actor_id(actor)  # an approver's own publish approves it
+    elif snapshot != campaign.approved_snapshot:
+        raise Conflict(
+            "the campaign's content changed after it was approved; submit it again",
+            [FieldError("status", "content differs from what was approved")],
+        )
     effective = now if immediate else effective_instant(settings, now)
     publication = content_version.bump(
         session,
@@ -130,7 +142,7 @@ def publish(
         now=now,
         effective_at=effective,
         campaign_id=campaign.id,
-        snapshot=campaign_snapshot(campaign),
+        snapshot=snapshot,
     )
     campaign.status = CampaignStatus.PUBLISHED
     campaign.published_at = now
@@ -191,8 +203,56 @@ def archive(
     return publication
 
 
-def back_to_draft(campaign: Campaign) -> None:
+def back_to_draft(campaign: Campaign, reason: str = "") -> None:
     """An edit sends the campaign back through approval; what is published stays live."""
     campaign.status = CampaignStatus.DRAFT
     campaign.submitted_by_id = None
     campaign.approved_by_id = None
+    campaign.approved_snapshot = None
+    if reason:
+        campaign.draft_reason = reason[:300]
+
+
+# A campaign in these states has content someone approved (or is about to approve).
+_REVIEWED = (CampaignStatus.SUBMITTED, CampaignStatus.APPROVED, CampaignStatus.PUBLISHED)
+
+
+def playlist_edited(
+    session: Session, playlist_id: int, actor: Actor, now: datetime, what: str
+) -> list[Campaign]:
+    """Send every reviewed campaign that schedules the playlist back to draft, saying why.
+
+    Called in the editing transaction, so the edit and the campaigns' return to draft commit
+    together; each campaign gets an audit event the console can show.
+    """
+    campaigns = list(
+        session.scalars(
+            select(Campaign)
+            .where(
+                Campaign.id.in_(
+                    select(ScheduleEntry.campaign_id).where(
+                        ScheduleEntry.playlist_id == playlist_id
+                    )
+                ),
+                Campaign.status.in_(_REVIEWED),
+            )
+            .order_by(Campaign.id)
+        )
+    )
+    reason = f"playlist {playlist_id} {what} by {actor.label}"
+    for campaign in campaigns:
+        was = campaign.status.value
+        back_to_draft(campaign, reason)
+        campaign.updated_at = now
+        audit.record(
+            session,
+            actor,
+            now,
+            "back_to_draft",
+            "campaign",
+            campaign.id,
+            campaign.organisation_id,
+            before={"status": was},
+            after={"status": CampaignStatus.DRAFT.value, "reason": campaign.draft_reason},
+        )
+    return campaigns

@@ -22,7 +22,7 @@ from server.accounts.models import Organisation
 from server.assets.models import Asset, AssetKind, Variant
 from server.assets.variants import EXTENSIONS
 from server.auth.actors import API_TOKEN_PREFIX
-from server.auth.policy import PUBLIC, bearer_token, current_actor, declare
+from server.auth.policy import PUBLIC, SESSION_ID, bearer_token, current_actor, declare
 from server.campaigns import versions as content_version
 from server.db import get_session
 from server.delivery.runtime import player_runtime
@@ -66,7 +66,7 @@ def _operator_sees(db: Session, sources: set[str]) -> bool:
     token = bearer_token()
     if token is not None and not token.startswith(API_TOKEN_PREFIX):
         return False  # a device token (or junk) is treated like an anonymous client
-    if token is None and "user_id" not in session:
+    if token is None and SESSION_ID not in session:
         return False
     actor = current_actor()  # 401 for a bad API token or a disabled user
     paths = db.scalars(

@@ -64,6 +64,10 @@ def _rt() -> runtime.PlayerRuntime:
     return rt
 
 
+# A full batch (1000 events) of proof of play, with room for long names.
+PLAYS_MAX_BYTES = 1024 * 1024
+
+
 def _settings() -> Settings:
     settings: Settings = current_app.config["SIGNAGE"]
     return settings
@@ -254,6 +258,7 @@ class PlaysOut(BaseModel):
     summary="Proof of play: a batch of events, stored once each",
     body=PlaysIn,
     response=PlaysOut,
+    max_body=PLAYS_MAX_BYTES,
 )
 def plays(body: PlaysIn) -> PlaysOut:
     db = get_session()
@@ -275,6 +280,7 @@ def plays(body: PlaysIn) -> PlaysOut:
     policy=DEVICE,
     summary="Upload the screen's current picture (JPEG or PNG)",
     raw_body="image/jpeg",
+    max_body=lambda: _settings().screenshot_max_bytes,
     status=201,
     extra_responses={415: "Not a JPEG or PNG (or not what Content-Type says)"},
 )

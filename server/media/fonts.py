@@ -57,7 +57,7 @@ def find_font(family: str, weight: Weight = "regular") -> FontFile:
             check=False,
         )
     except (subprocess.TimeoutExpired, OSError) as exc:
-        raise MediaUnavailable(f"font lookup failed: {exc}") from None
+        raise MediaUnavailable(f"font lookup failed ({type(exc).__name__})") from None
     lines = result.stdout.split("\n")
     if result.returncode != 0 or len(lines) < 3 or not lines[0] or not lines[1].isdigit():
         raise InvalidMediaRequest(

@@ -8,6 +8,7 @@ decompression-bomb warning is an error for the duration of the call.
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -92,6 +93,19 @@ def _unsupported(kind: str) -> UnsupportedMedia:
     )
 
 
+# Pillow's messages may name the file it read ("cannot identify image file '/srv/…part'"):
+# anything quoted and anything that looks like a path is cut out before a message leaves.
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_PATHLIKE = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\s\\/]*){2,}|[\\/]\S+")
+
+
+def pillow_reason(exc: BaseException) -> str:
+    """Pillow's explanation without file names or paths, at most 200 characters."""
+    text = _PATHLIKE.sub("…", _QUOTED.sub("…", str(exc)))
+    text = " ".join(text.split())[:200]
+    return text or type(exc).__name__
+
+
 def _rejected(reason: str) -> MediaRejected:
     return MediaRejected(f"image rejected: {reason}", [FieldError("file", reason)])
 
@@ -116,9 +130,9 @@ def opened(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[Image.I
         try:
             img = Image.open(path, formats=[fmt])
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise _rejected(f"decompression bomb ({exc})") from None
+            raise _rejected(f"decompression bomb ({pillow_reason(exc)})") from None
         except Exception as exc:  # Pillow raises many types for malformed headers
-            raise _rejected(f"undecodable {fmt} header ({exc})") from None
+            raise _rejected(f"undecodable {fmt} header ({pillow_reason(exc)})") from None
         with img:
             width, height = img.size
             if width <= 0 or height <= 0:
@@ -132,9 +146,11 @@ def opened(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[Image.I
             except (MediaRejected, UnsupportedMedia, InvalidMediaRequest):
                 raise
             except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-                raise _rejected(f"decompression bomb ({exc})") from None
+                raise _rejected(f"decompression bomb ({pillow_reason(exc)})") from None
             except Exception as exc:
-                raise _rejected(f"truncated or undecodable {fmt} data ({exc})") from None
+                raise _rejected(
+                    f"truncated or undecodable {fmt} data ({pillow_reason(exc)})"
+                ) from None
 
 
 def inspect_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageInfo:

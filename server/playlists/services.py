@@ -2,7 +2,11 @@
 
 Screens play default playlists live (campaign content is frozen at publish), so any change a
 screen could see in a default playlist — its flag, name or items — bumps the content version
-in the same transaction. Playlists written inside a campaign are edited through the campaign.
+in the same transaction. Such a change goes on screens with no campaign approval, so it needs
+the approver role, and flagging or unflagging a default is audited on its own. An edit of a
+playlist a submitted, approved or published campaign schedules sends that campaign back to
+draft (`server.campaigns.workflow.playlist_edited`). Playlists written inside a campaign are
+edited through the campaign.
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ from server.accounts.models import Organisation, Role
 from server.assets.models import Asset
 from server.assets.services import usable_by
 from server.auth import audit
-from server.auth.actors import Actor
+from server.auth.actors import ROLE_RANK, Actor
 from server.auth.scope import in_scope
 from server.campaigns import versions as content_version
 from server.campaigns.models import ScheduleEntry
+from server.campaigns.workflow import playlist_edited
 from server.db import MAX_ID
-from server.errors import Conflict, FieldError, NotFound, ValidationFailed
+from server.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from server.playlists.models import FITS, TRANSITIONS, Playlist, PlaylistItem
 
 MIN_DURATION_MS = 1000
@@ -59,6 +64,18 @@ def _editable(session: Session, actor: Actor, playlist_id: int) -> Playlist:
             f"playlist {playlist.id} belongs to campaign {playlist.campaign_id}; edit the campaign"
         )
     return playlist
+
+
+def _require_approver(session: Session, actor: Actor, org_id: int, what: str) -> None:
+    """What a default playlist shows goes on screens unapproved: only an approver may change it."""
+    org = session.get(Organisation, org_id)
+    assert org is not None
+    have = actor.role_in(org.path)
+    if have is None or ROLE_RANK[have] < ROLE_RANK[Role.APPROVER]:
+        raise Forbidden(
+            f"{what} needs the approver role: a default playlist goes on screens unapproved",
+            [FieldError("is_default", "needs the approver role")],
+        )
 
 
 def _name_free(session: Session, org_id: int, name: str, playlist_id: int | None = None) -> None:
@@ -128,8 +145,13 @@ def audit_summary(playlist: Playlist) -> dict[str, Any]:
     }
 
 
-def set_default(session: Session, playlist: Playlist, is_default: bool, now: datetime) -> None:
-    """Flag (or unflag) the organisation's default playlist, clearing any previous one."""
+def set_default(
+    session: Session, actor: Actor, playlist: Playlist, is_default: bool, now: datetime
+) -> None:
+    """Flag (or unflag) the organisation's default playlist, clearing any previous one.
+
+    Needs the approver role in the playlist's organisation; audited as `set_default` or
+    `unset_default`."""
     if playlist.campaign_id is not None and is_default:
         raise ValidationFailed(
             "a campaign's playlist cannot be a default",
@@ -137,6 +159,7 @@ def set_default(session: Session, playlist: Playlist, is_default: bool, now: dat
         )
     if playlist.is_default == is_default:
         return
+    _require_approver(session, actor, playlist.organisation_id, "changing the default playlist")
     if is_default:
         session.execute(
             update(Playlist)
@@ -150,6 +173,9 @@ def set_default(session: Session, playlist: Playlist, is_default: bool, now: dat
         )
     playlist.is_default = is_default
     content_version.bump(session, action="defaults", now=now)
+    session.flush()
+    action = "set_default" if is_default else "unset_default"
+    audit.changed(session, actor, now, action, playlist, after={"name": playlist.name})
 
 
 def create_playlist(
@@ -181,7 +207,7 @@ def create_playlist(
     session.add(playlist)
     session.flush()
     if is_default:
-        set_default(session, playlist, True, now)
+        set_default(session, actor, playlist, True, now)
     session.flush()
     audit.changed(session, actor, now, "create", playlist, after=audit_summary(playlist))
     return playlist
@@ -203,13 +229,15 @@ def update_playlist(
     before = audit_summary(playlist)
     if "name" in changes and changes["name"] != playlist.name:
         _name_free(session, playlist.organisation_id, changes["name"], playlist.id)
-        playlist.name = changes["name"]
         if playlist.is_default:  # the name travels in manifests
+            _require_approver(session, actor, playlist.organisation_id, "renaming a default")
             content_version.bump(session, action="defaults", now=now)
+        playlist.name = changes["name"]
+        playlist_edited(session, playlist.id, actor, now, "renamed")
     if "description" in changes:
         playlist.description = changes["description"]
     if "is_default" in changes:
-        set_default(session, playlist, bool(changes["is_default"]), now)
+        set_default(session, actor, playlist, bool(changes["is_default"]), now)
     playlist.updated_at = now
     session.flush()
     after = audit_summary(playlist)
@@ -224,6 +252,8 @@ def replace_items(
     playlist = _editable(session, actor, playlist_id)
     org = session.get(Organisation, playlist.organisation_id)
     assert org is not None
+    if playlist.is_default:
+        _require_approver(session, actor, playlist.organisation_id, "editing a default's items")
     rows = check_items(session, org, items)
     before = audit_summary(playlist)
     playlist.items.clear()
@@ -232,6 +262,8 @@ def replace_items(
     playlist.updated_at = now
     if playlist.is_default:
         content_version.bump(session, action="defaults", now=now)
+    if before["items"] != audit_summary(playlist)["items"]:
+        playlist_edited(session, playlist.id, actor, now, "items changed")
     session.flush()
     audit.changed(
         session, actor, now, "update_items", playlist, before=before, after=audit_summary(playlist)
@@ -247,6 +279,7 @@ def delete_playlist(session: Session, actor: Actor, now: datetime, playlist_id: 
     if used is not None:
         raise Conflict(f"playlist {playlist.id} is scheduled by campaign {used}")
     if playlist.is_default:
+        _require_approver(session, actor, playlist.organisation_id, "deleting a default")
         content_version.bump(session, action="defaults", now=now)
     audit.changed(session, actor, now, "delete", playlist, before=audit_summary(playlist))
     session.delete(playlist)

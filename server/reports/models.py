@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base
@@ -14,10 +14,14 @@ class PlayEvent(Base):
     """An item was on a screen from start to end; names are copied so it outlives deletions."""
 
     __tablename__ = "play_events"
-    __table_args__ = (Index("ix_play_events_screen_start", "screen_id", "start"),)
+    __table_args__ = (
+        Index("ix_play_events_screen_start", "screen_id", "start"),
+        # Event ids are the player's: unique per screen, so no screen can shadow another's.
+        UniqueConstraint("screen_id", "event_id", name="uq_play_events_screen_event"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event_id: Mapped[str] = mapped_column(String(64))
     screen_id: Mapped[int | None] = mapped_column(ForeignKey("screens.id", ondelete="SET NULL"))
     screen_name: Mapped[str] = mapped_column(String(200))
     organisation_id: Mapped[int | None] = mapped_column(

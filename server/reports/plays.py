@@ -62,8 +62,15 @@ def implausible(plays: Sequence[Play], now: datetime) -> list[FieldError]:
     return errors
 
 
-def _asset_names(session: Session, shas: set[str]) -> dict[str, tuple[str, str]]:
-    """played sha -> (asset sha, title); variants resolve to their source asset."""
+def _asset_names(
+    session: Session, shas: set[str], organisation_id: int
+) -> dict[str, tuple[str, str]]:
+    """played sha -> (asset sha, title); variants resolve to their source asset.
+
+    Titles come only from assets the screen's organisation may play (its own and its
+    ancestors'): a hash another organisation's screen reports names nothing of theirs."""
+    path = session.scalar(select(Organisation.path).where(Organisation.id == organisation_id))
+    usable = [int(p) for p in (path or "").strip("/").split("/") if p]
     source = {
         sha: src
         for sha, src in session.execute(
@@ -74,7 +81,7 @@ def _asset_names(session: Session, shas: set[str]) -> dict[str, tuple[str, str]]
     titles: dict[str, str] = {}
     for sha, title, name in session.execute(
         select(Asset.sha256, Asset.title, Asset.original_name)
-        .where(Asset.sha256.in_(sorted(wanted)))
+        .where(Asset.sha256.in_(sorted(wanted)), Asset.organisation_id.in_(usable))
         .order_by(Asset.id)
     ):
         titles.setdefault(sha, title or name or "")
@@ -84,7 +91,8 @@ def _asset_names(session: Session, shas: set[str]) -> dict[str, tuple[str, str]]
 def record_plays(
     session: Session, screen: DeviceScreen, plays: Sequence[Play], now: datetime
 ) -> PlaysResult:
-    """Store a batch; all or nothing. A repeated event id counts as a duplicate."""
+    """Store a batch; all or nothing. An event id the screen already reported counts as a
+    duplicate (ids are the player's, unique per screen)."""
     if len(plays) > MAX_BATCH:
         raise ValidationFailed(
             f"at most {MAX_BATCH} events a batch", [FieldError("events", f"at most {MAX_BATCH}")]
@@ -95,7 +103,7 @@ def record_plays(
     unique = list({p.id: p for p in plays}.values())
     if not unique:
         return PlaysResult(0, 0)
-    names = _asset_names(session, {p.asset for p in unique})
+    names = _asset_names(session, {p.asset for p in unique}, screen.organisation_id)
     rows = [
         {
             "event_id": p.id,
@@ -117,7 +125,9 @@ def record_plays(
     stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(PlayEvent)
     if dialect in ("postgresql", "sqlite"):
         inserted = session.execute(
-            stmt.on_conflict_do_nothing(index_elements=["event_id"]).returning(PlayEvent.event_id),
+            stmt.on_conflict_do_nothing(index_elements=["screen_id", "event_id"]).returning(
+                PlayEvent.event_id
+            ),
             rows,
         ).all()
         accepted = len(inserted)
@@ -125,7 +135,8 @@ def record_plays(
         known = set(
             session.scalars(
                 select(PlayEvent.event_id).where(
-                    PlayEvent.event_id.in_([r["event_id"] for r in rows])
+                    PlayEvent.screen_id == screen.id,
+                    PlayEvent.event_id.in_([r["event_id"] for r in rows]),
                 )
             )
         )

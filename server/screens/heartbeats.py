@@ -28,16 +28,74 @@ STATUS_HEADER: Final = "Signage-Status"
 MAX_STATUS_BYTES: Final = 4096
 
 
+# The status a player may report (docs/player-protocol.md §2): a flat object of these fields.
+# Anything else, a value of the wrong type, or text longer than its bound is dropped.
+_TEXT_FIELDS: Final = {"manifest": 200, "asset": 200, "playlist": 200, "player_version": 40}
+_COUNT_FIELDS: Final = ("uptime_s", "disk_free_bytes", "cache_shortage_bytes", "dropped_events")
+MAX_ERRORS: Final = 10
+MAX_ERROR_CHARS: Final = 200
+_MAX_COUNT: Final = 2**53  # what JSON numbers carry exactly everywhere
+# An object holding a list of strings is as deep as a valid status goes.
+_MAX_DEPTH: Final = 2
+
+
+def _depth(text: str) -> int:
+    """How deeply arrays and objects nest in JSON text (brackets inside strings ignored)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def clean_status(value: Any) -> dict[str, Any]:
+    """Only the known fields of a status, each of its type and within its bounds."""
+    if not isinstance(value, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key, limit in _TEXT_FIELDS.items():
+        text = value.get(key)
+        if text is None and key in value:
+            out[key] = None
+        elif isinstance(text, str) and len(text) <= limit:
+            out[key] = text
+    for key in _COUNT_FIELDS:
+        count = value.get(key)
+        if isinstance(count, int) and not isinstance(count, bool) and 0 <= count <= _MAX_COUNT:
+            out[key] = count
+    errors = value.get("errors")
+    if isinstance(errors, list):
+        texts = [e[:MAX_ERROR_CHARS] for e in errors if isinstance(e, str)]
+        out["errors"] = texts[:MAX_ERRORS]
+    return out
+
+
 def parse_status(header: str | None) -> dict[str, Any] | None:
-    """The Signage-Status header as a JSON object, or None when absent, too big or malformed
-    (a bad status is ignored, never an error: the poll itself must still work)."""
+    """The Signage-Status header as a flat object of known fields, or None when absent, too
+    big, too deeply nested or malformed (a bad status is ignored, never an error: the poll
+    itself must still work)."""
     if not header or len(header) > MAX_STATUS_BYTES or not header.isascii():
+        return None
+    if _depth(header) > _MAX_DEPTH:
         return None
     try:
         value = json.loads(header)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
-    return value if isinstance(value, dict) else None
+    return clean_status(value) if isinstance(value, dict) else None
 
 
 @dataclass(frozen=True, slots=True)

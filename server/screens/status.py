@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from server.accounts.models import Organisation
 from server.assets.models import Asset, Variant
 from server.config import Settings
+from server.screens.heartbeats import clean_status
 from server.screens.models import Screen
 from server.screens.services import is_online
 
@@ -102,7 +103,7 @@ def fleet_row(
     settings: Settings,
     titles: Mapping[str, str] | None = None,
 ) -> FleetRow:
-    status = screen.status if isinstance(screen.status, dict) else {}
+    status = clean_status(screen.status)
     version = status.get("player_version")
     online = is_online(screen.last_seen_at, now, settings)
     return FleetRow(

@@ -102,6 +102,9 @@ class PreviewQuery(Strict):
     fit: Literal["contain", "cover"] = "contain"
 
 
+FORM_OVERHEAD = 1024 * 1024  # multipart boundaries and the text fields around the file
+
+
 def _settings() -> Settings:
     settings: Settings = current_app.config["SIGNAGE"]
     return settings
@@ -130,7 +133,7 @@ def _created(result: service.Created) -> Response:
 
 
 def _form() -> tuple[FileStorage, dict[str, str]]:
-    """The multipart `file` and the text fields; the body is capped by MAX_CONTENT_LENGTH."""
+    """The multipart `file` and the text fields; the body is capped by the route's limit."""
     if request.mimetype != "multipart/form-data":
         raise UnsupportedMedia(
             "send the image as multipart/form-data, in the field 'file'",
@@ -184,6 +187,7 @@ def _org_id(raw: str | None) -> int | None:
     response=UploadedAsset,
     status=201,
     raw_body="multipart/form-data",
+    max_body=lambda: _settings().max_upload_bytes + FORM_OVERHEAD,
     extra_responses={**MEDIA_ERRORS, 200: "The organisation already has these bytes: that asset"},
 )
 def upload() -> Response:

@@ -17,7 +17,7 @@ from server.accounts.models import Organisation
 from server.assets.ingest import canonical_slogan, find_asset, image_digest, slogan_sha256
 from server.assets.models import Asset, AssetKind
 from server.auth.actors import Actor
-from server.campaigns.files.checks import poster_path
+from server.campaigns.files.checks import inside_campaign_folder, poster_path
 from server.campaigns.files.load import Problem
 from server.campaigns.files.schema import (
     SHA_REF,
@@ -162,6 +162,9 @@ class _Binder:
                 asset_id=asset.id,
             )
         path = poster_path(self.spec, item)
+        if not inside_campaign_folder(self.spec, path):  # checked on load; read nothing outside
+            self.bad(item.line, field, "the poster must stay inside the campaign's folder")
+            return None
         try:
             sha = image_digest(self.session, self.org.id, path)
         except KnownError as exc:

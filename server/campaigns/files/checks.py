@@ -36,6 +36,17 @@ def poster_path(spec: CampaignSpec, item: ItemSpec) -> Path:
     return Path(spec.base_dir) / item.source
 
 
+def campaign_root(spec: CampaignSpec) -> Path:
+    """The folder posters must stay in: the one holding the campaign file's folder (the
+    project's `playlists/` sits beside its `media/`, so `../media/…` is fine)."""
+    return Path(spec.base_dir).resolve().parent
+
+
+def inside_campaign_folder(spec: CampaignSpec, path: Path) -> bool:
+    """Whether `path`, links followed, stays inside the campaign's folder (`campaign_root`)."""
+    return path.resolve().is_relative_to(campaign_root(spec))
+
+
 def _item_problems(spec: CampaignSpec, item: ItemSpec, field: str) -> Iterator[Found]:
     if item.kind == "slogan":
         try:
@@ -58,6 +69,9 @@ def _item_problems(spec: CampaignSpec, item: ItemSpec, field: str) -> Iterator[F
         yield item.line, f"{field}.poster", "must be a path relative to the campaign file"
         return
     path = poster_path(spec, item)
+    if not inside_campaign_folder(spec, path):
+        yield item.line, f"{field}.poster", "must stay inside the campaign's folder"
+        return
     if not path.is_file():
         # The path as the file gives it: a server checking an uploaded file must not show
         # where it unpacked it.

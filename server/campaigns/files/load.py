@@ -51,11 +51,24 @@ def load_campaign(path: Path) -> tuple[CampaignSpec | None, list[Problem]]:
     return parse_campaign(text, base_dir=path.parent)
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without aliases: `*name` could repeat a node millions of times (a "billion
+    laughs"), and a campaign file never needs one. Refused when met, before any expansion."""
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in campaign files", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
 def parse_campaign(text: str, base_dir: Path) -> tuple[CampaignSpec | None, list[Problem]]:
     """Parse campaign YAML text; relative poster paths are read from `base_dir`."""
     reader = Reader()
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_NoAliasLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = int(mark.line) + 1 if mark is not None else 1

@@ -27,6 +27,7 @@ from server.auth.policy import READ, WRITE, current_actor
 from server.config import Settings
 from server.db import get_session
 from server.screens import services as service
+from server.screens.heartbeats import clean_status
 from server.screens.models import Screen
 
 bp = Blueprint("screens", __name__, url_prefix="/screens")
@@ -118,7 +119,7 @@ def screen_out(screen: Screen) -> ScreenOut:
         paired=screen.device_token_hash is not None,
         last_seen_at=screen.last_seen_at,
         online=service.is_online(screen.last_seen_at, clock.now(), _settings()),
-        status=dict(screen.status or {}),
+        status=clean_status(screen.status),
         created_at=screen.created_at,
     )
 

@@ -67,8 +67,9 @@ def test_admin_creates_lists_and_edits_users(client: FlaskClient, world, session
     rows = session.scalars(
         select(AuditEvent).where(AuditEvent.object_type == "user").order_by(AuditEvent.id)
     ).all()
-    assert [a.action for a in rows] == ["create", "update", "update", "delete"]
-    assert rows[2].summary["after"] == {"active": True, "password_changed": True}
+    assert [a.action for a in rows] == ["create", "update", "login_failed", "update", "delete"]
+    assert rows[2].summary["after"]["reason"] == "inactive user"
+    assert rows[3].summary["after"] == {"active": True, "password_changed": True}
     assert "hash" not in str([a.summary for a in rows])
 
 

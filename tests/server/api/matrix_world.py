@@ -24,6 +24,7 @@ from server.accounts.users import add_user
 from server.api.registry import API_PREFIX
 from server.auth.actors import create_api_token, token_digest
 from server.campaigns.models import Campaign, CampaignStatus
+from server.campaigns.snapshot import campaign_snapshot
 from server.reports.models import PlayEvent
 from server.screens.models import EnrolmentToken, Pairing, Screen, Screenshot
 from tests.server.api import objects
@@ -86,6 +87,9 @@ class Ctx:
         row.status = status
         if status is not CampaignStatus.DRAFT:
             row.submitted_by_id = self.world["operator"].user.id
+        if status is CampaignStatus.APPROVED:
+            self.session.refresh(row)
+            row.approved_snapshot = campaign_snapshot(row)
         self.session.commit()
         return row
 
@@ -100,7 +104,8 @@ class Ctx:
         return user
 
     def token(self) -> int:
-        row, _ = create_api_token(self.session, self.world["admin"].user, MARK, self.now)
+        """A token of one of School's users."""
+        row, _ = create_api_token(self.session, self.user(), MARK, self.now)
         self.session.commit()
         return row.id
 

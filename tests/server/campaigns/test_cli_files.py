@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -197,8 +198,9 @@ def test_plan_lists_changes_and_reports_a_conflict(instance: Instance, tmp_path:
     edited = write(
         tmp_path, "edited.yaml", DEMO_FILE.read_text(encoding="utf-8").replace("15s", "20s", 1)
     )
-    # Posters are read relative to the file: give the copy the same ../media.
-    (tmp_path.parent / "media").symlink_to(DEMO_FILE.parent.parent / "media")
+    # Posters are read relative to the file: give the copy the same ../media (a copy: a link
+    # out of the campaign's folder is refused).
+    shutil.copytree(DEMO_FILE.parent.parent / "media", tmp_path.parent / "media")
     plan = instance.run("campaign", "plan", str(edited), "--org", "Province")
     assert plan.exit_code == 0, plan.output
     assert "published, 1 changes (would go back to draft)" in plan.stdout

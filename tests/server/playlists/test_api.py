@@ -108,7 +108,7 @@ def test_one_default_per_organisation_and_version_bumps(
 ) -> None:  # type: ignore[no-untyped-def]
     now = clock.now()
     poster = objects.asset(session, world.city, "Poster", now)
-    h = world["operator"].headers
+    h = world["approver"].headers  # defaults go on screens unapproved
     v0 = version(session)
 
     def create(name: str, is_default: bool) -> dict[str, Any]:
@@ -172,7 +172,12 @@ def test_one_default_per_organisation_and_version_bumps(
         .where(AuditEvent.object_type == "playlist")
         .order_by(AuditEvent.id)
     ).all()
-    assert actions == ["create"] * 3 + ["update_items"] * 2 + ["update"] * 2 + ["delete"] * 2
+    assert actions == (
+        ["create", "set_default", "create", "set_default", "create"]
+        + ["update_items"] * 2
+        + ["update", "set_default", "update"]
+        + ["delete"] * 2
+    )
 
 
 def test_campaign_playlists_are_read_only_and_scheduled_ones_stay(

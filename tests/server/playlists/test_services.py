@@ -24,14 +24,15 @@ def test_set_default_keeps_one_per_organisation(session: Session, world) -> None
     b = objects.playlist(session, world.city, "b", NOW)
     elsewhere = objects.playlist(session, world.school, "c", NOW, is_default=True)
     version = content_version.current(session)
-    playlists.set_default(session, b, True, NOW)
+    approver = actor_for_user(world["approver"].user)
+    playlists.set_default(session, approver, b, True, NOW)
     session.commit()
     defaults = session.scalars(select(Playlist.name).where(Playlist.is_default)).all()
     assert sorted(defaults) == ["b", "c"]  # the school's default is its own business
     assert content_version.current(session) == version + 1
-    playlists.set_default(session, b, True, NOW)  # no change, no bump
+    playlists.set_default(session, approver, b, True, NOW)  # no change, no bump
     assert content_version.current(session) == version + 1
-    playlists.set_default(session, b, False, NOW)
+    playlists.set_default(session, approver, b, False, NOW)
     assert content_version.current(session) == version + 2
     assert a.is_default is False and elsewhere.is_default is True
 
@@ -75,4 +76,4 @@ def test_campaign_playlists_are_edited_through_their_campaign(
     with pytest.raises(Conflict):
         playlists.update_playlist(session, operator, NOW, owned.id, {"name": "x"})
     with pytest.raises(ValidationFailed):
-        playlists.set_default(session, owned, True, NOW)
+        playlists.set_default(session, operator, owned, True, NOW)
