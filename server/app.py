@@ -10,10 +10,12 @@ from typing import Any
 from flask import Blueprint, Flask, Response
 
 from server import clock, db, storage, web
+from server.accounts import pages as account_pages
 from server.accounts.views import organisations, sessions, tokens, users
 from server.api import problems
 from server.api.registry import API_PREFIX, api
 from server.api.spec import openapi_json
+from server.assets import pages as asset_pages
 from server.assets.views import records, uploads
 from server.auth.policy import POLICY_ATTR, PUBLIC, declare
 from server.campaigns import views as campaigns
@@ -23,6 +25,7 @@ from server.delivery import media, runtime
 from server.delivery import views as player
 from server.playlists import views as playlists
 from server.reports import views as reports
+from server.screens import pages as screen_pages
 from server.screens.views import devices, groups, screens
 
 SERVER_TIME_HEADER = "Signage-Server-Time"
@@ -58,6 +61,8 @@ def create_app(
     runtime.init_app(app, f"{API_PREFIX}{player.bp.url_prefix}/")
     app.register_blueprint(media.bp)
     web.init_app(app)
+    for pages in CONSOLE_BLUEPRINTS:
+        app.register_blueprint(pages)
     _stamp_server_time(app)
     return app
 
@@ -78,6 +83,9 @@ API_BLUEPRINTS = [
     uploads.bp,
     campaigns.bp,
 ]
+
+# The console's pages, by domain (the frame they share is server.web).
+CONSOLE_BLUEPRINTS = [account_pages.bp, screen_pages.bp, asset_pages.bp]
 
 
 def _register_api(app: Flask) -> None:

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.accounts.models import Organisation
+from server.accounts.models import Organisation, Role
+from server.auth import audit
 from server.auth.actors import Actor
 from server.db import MAX_ID
 from server.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -58,4 +59,16 @@ def org_or_404(session: Session, actor: Actor, org_id: int) -> Organisation:
     org = session.get(Organisation, org_id) if 0 < org_id <= MAX_ID else None
     if org is None or not actor.sees(org.path):
         raise NotFound(f"no organisation {org_id}")
+    return org
+
+
+def create_child(
+    session: Session, actor: Actor, now: datetime, *, parent_id: int, name: str
+) -> Organisation:
+    """A new organisation under one the actor administers (audited)."""
+    parent = org_or_404(session, actor, parent_id)
+    actor.require(parent.path, Role.ADMIN)
+    org = create_organisation(session, name, parent, now)
+    after = {"name": org.name, "parent_id": parent.id}
+    audit.record(session, actor, now, "create", "organisation", org.id, org.id, after=after)
     return org

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import hmac
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -29,6 +30,9 @@ from server.errors import Forbidden, Unauthorized
 F = TypeVar("F", bound=Callable[..., Any])
 POLICY_ATTR = "_signage_policy"
 CSRF_HEADER = "X-CSRF-Token"
+# Console forms posted without JavaScript carry the same token in this field.
+CSRF_FIELD = "csrf_token"
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 class Audience(enum.StrEnum):
@@ -80,6 +84,14 @@ def bearer_token() -> str | None:
     return None
 
 
+def csrf_given() -> str:
+    """The CSRF token the request carries: the header, else a form's hidden field."""
+    given = request.headers.get(CSRF_HEADER, "")
+    if not given and request.mimetype in FORM_TYPES:
+        given = request.form.get(CSRF_FIELD, "")
+    return given
+
+
 def current_actor() -> Actor:
     """The operator making this request: an API token, else the session's user."""
     if "actor" in g:
@@ -100,7 +112,7 @@ def current_actor() -> Actor:
             raise Unauthorized("log in or send an API token")
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             expected = session.get("csrf", "")
-            given = request.headers.get(CSRF_HEADER, "")
+            given = csrf_given()
             if not (expected and hmac.compare_digest(expected, given)):
                 raise Forbidden(f"session requests that change data need the {CSRF_HEADER} header")
         actor = actor_for_user(user)
@@ -121,3 +133,18 @@ def enforce(policy: Policy) -> None:
         token = bearer_token()
         if token is None or not token.startswith(DEVICE_TOKEN_PREFIX):
             raise Unauthorized("send the device token as a bearer token")
+
+
+def sign_in(user: User) -> str:
+    """Start a session for `user` (a fresh one: no fixation); returns its CSRF token."""
+    session.clear()
+    session["user_id"] = user.id
+    session["csrf"] = secrets.token_urlsafe(24)
+    session.permanent = True
+    g.pop("actor", None)
+    return str(session["csrf"])
+
+
+def sign_out() -> None:
+    session.clear()
+    g.pop("actor", None)

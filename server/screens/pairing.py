@@ -19,7 +19,14 @@ from server.errors import Conflict, FieldError, NotFound
 from server.screens.codes import new_code, normalise_code
 from server.screens.devices import mint_device_token
 from server.screens.models import Pairing, Screen
-from server.screens.placement import Hello, HelloOutcome, check_groups, check_timezone, place_screen
+from server.screens.placement import (
+    Hello,
+    HelloOutcome,
+    attach_screen,
+    check_groups,
+    check_timezone,
+    place_screen,
+)
 
 PAIRING_TTL: Final = timedelta(minutes=15)
 # After a claim the player has this long to collect its token.
@@ -106,10 +113,13 @@ def claim(
     timezone: str,
     now: datetime,
     may_adopt: Callable[[Screen], bool],
+    onto: Screen | None = None,
 ) -> Screen:
     """An operator claims the code a screen shows: the screen is placed, the player's next
     hello collects its token. `may_adopt` says whether the operator may take over the
-    existing screen of the same hardware id (if any); the caller checks the organisation."""
+    existing screen of the same hardware id (if any); the caller checks the organisation.
+    With `onto`, the player takes over that pre-registered screen instead (the caller checks
+    the operator may manage it)."""
     typed = normalise_code(code)
     pairing = session.scalar(
         select(Pairing).where(
@@ -123,6 +133,21 @@ def claim(
         )
     check_timezone(timezone)
     groups = check_groups(session, organisation, group_ids)
+    if onto is not None:
+        screen = attach_screen(
+            session,
+            onto,
+            hardware_id=pairing.hardware_id,
+            org=organisation,
+            name=name,
+            timezone=timezone,
+            width=pairing.width,
+            height=pairing.height,
+            groups=groups,
+        )
+        pairing.screen_id = screen.id
+        pairing.expires_at = now + COLLECT_TTL
+        return screen
     screen = place_screen(
         session,
         hardware_id=pairing.hardware_id,

@@ -153,3 +153,40 @@ def place_screen(
     session.add(screen)
     session.flush()
     return screen
+
+
+def attach_screen(
+    session: Session,
+    screen: Screen,
+    *,
+    hardware_id: str,
+    org: Organisation,
+    name: str | None,
+    timezone: str,
+    width: int,
+    height: int,
+    groups: Sequence[Group],
+) -> Screen:
+    """A player takes over a pre-registered screen: the screen that held its hardware id
+    before (if another) lets it go; the screen moves to `org`, and takes `name` and the
+    groups when given."""
+    if screen.hardware_id != hardware_id:
+        previous = session.scalar(select(Screen).where(Screen.hardware_id == hardware_id))
+        if previous is not None:
+            previous.hardware_id = None
+            previous.device_token_hash = None
+            previous.token_issued_at = None
+            session.flush()  # frees the hardware id before this screen takes it
+    screen.hardware_id = hardware_id
+    screen.device_token_hash = None
+    screen.width, screen.height = width, height
+    if screen.organisation_id != org.id:
+        screen.organisation_id, screen.organisation = org.id, org
+        screen.name = unique_name(session, org.id, screen.name, keep_id=screen.id)
+    if name and name != screen.name:
+        screen.name = unique_name(session, org.id, name, keep_id=screen.id)
+    screen.timezone = timezone
+    if groups:
+        screen.groups = list(groups)
+    session.flush()
+    return screen

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server import clock
 from server.accounts.models import Organisation, Role
-from server.accounts.organisations import create_organisation, default_playlist_id, org_or_404
+from server.accounts.organisations import create_child, default_playlist_id, org_or_404
 from server.api.registry import api
 from server.api.schemas import ListQuery, Page, Strict, paginate
 from server.auth import audit
@@ -98,20 +98,8 @@ def get_organisation(org_id: int) -> OrganisationOut:
     status=201,
 )
 def create(body: OrganisationIn) -> OrganisationOut:
-    db, actor = get_session(), current_actor()
-    parent = org_or_404(db, actor, body.parent_id)
-    actor.require(parent.path, Role.ADMIN)
-    org = create_organisation(db, body.name, parent, clock.now())
-    audit.record(
-        db,
-        actor,
-        clock.now(),
-        "create",
-        "organisation",
-        org.id,
-        org.id,
-        after={"name": org.name, "parent_id": parent.id},
-    )
+    db = get_session()
+    org = create_child(db, current_actor(), clock.now(), parent_id=body.parent_id, name=body.name)
     db.commit()
     return _out(org)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-
 from flask import Blueprint, session
 from pydantic import BaseModel, Field
 
@@ -12,7 +10,7 @@ from server.accounts.views.users import MembershipOut
 from server.api.registry import api
 from server.api.schemas import Strict
 from server.auth import actors as auth
-from server.auth.policy import PUBLIC, READ, current_actor
+from server.auth.policy import PUBLIC, READ, current_actor, sign_in, sign_out
 from server.db import get_session
 
 bp = Blueprint("session", __name__, url_prefix="/session")
@@ -44,11 +42,7 @@ class MeOut(BaseModel):
 def login(body: LoginIn) -> MeOut:
     db = get_session()
     user = auth.authenticate_password(db, body.email, body.password)
-    session.clear()
-    session["user_id"] = user.id
-    session["csrf"] = secrets.token_urlsafe(24)
-    session.permanent = True
-    return _me(user.id, session["csrf"])
+    return _me(user.id, sign_in(user))
 
 
 @api.route(bp, "", "GET", policy=READ, summary="Who am I", response=MeOut)
@@ -59,7 +53,7 @@ def whoami() -> MeOut:
 
 @api.route(bp, "", "DELETE", policy=PUBLIC, summary="Log out")
 def logout() -> None:
-    session.clear()
+    sign_out()
 
 
 def _me(user_id: int, csrf: str | None) -> MeOut:

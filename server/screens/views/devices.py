@@ -16,18 +16,13 @@ from server.accounts.models import Organisation, Role
 from server.accounts.organisations import org_or_404
 from server.api.registry import api
 from server.api.schemas import Id, ListQuery, Page, Strict, paginate
-from server.auth import audit
-from server.auth.actors import ROLE_RANK, Actor
 from server.auth.policy import ADMIN, READ, WRITE, current_actor
 from server.auth.scope import in_scope
 from server.config import Settings
 from server.db import MAX_ID, get_session
 from server.errors import NotFound
-from server.screens import commands as fleet_commands
-from server.screens.devices import revoke_device_token
-from server.screens.enrolment import issue_enrolment_token, revoke_enrolment_token
-from server.screens.models import Command, EnrolmentToken, Screen, Screenshot
-from server.screens.pairing import claim
+from server.screens import actions
+from server.screens.models import EnrolmentToken, Screen, Screenshot
 from server.screens.services import get_screen, offline_cutoff
 from server.screens.status import fleet_row
 
@@ -39,27 +34,15 @@ def _settings() -> Settings:
     return settings
 
 
-def _audit(
-    actor: Actor, action: str, object_type: str, obj_id: object, org_id: int, **after: object
-) -> None:
-    audit.record(
-        get_session(),
-        actor,
-        clock.now(),
-        action,
-        object_type,
-        obj_id,
-        org_id,
-        after=dict(after) if after else None,
-    )
-
-
 class ClaimIn(Strict):
     code: str = Field(min_length=1, max_length=20, description="The code the screen shows")
     organisation_id: int = Field(ge=1, le=MAX_ID)
     name: str | None = Field(default=None, min_length=1, max_length=200)
     group_ids: list[Id] = Field(default_factory=list, max_length=100)
     timezone: str = Field(default="UTC", max_length=64)
+    screen_id: Id | None = Field(
+        default=None, description="A pre-registered screen the player takes over"
+    )
 
 
 class ClaimedScreenOut(BaseModel):
@@ -84,25 +67,8 @@ class ClaimedScreenOut(BaseModel):
     status=201,
 )
 def claim_code(body: ClaimIn) -> ClaimedScreenOut:
-    db, actor = get_session(), current_actor()
-    org = org_or_404(db, actor, body.organisation_id)
-    actor.require(org.path, Role.OPERATOR)
-
-    def may_adopt(screen: Screen) -> bool:
-        role = actor.role_in(screen.organisation.path)
-        return role is not None and ROLE_RANK[role] >= ROLE_RANK[Role.OPERATOR]
-
-    screen = claim(
-        db,
-        code=body.code,
-        organisation=org,
-        name=body.name,
-        group_ids=body.group_ids,
-        timezone=body.timezone,
-        now=clock.now(),
-        may_adopt=may_adopt,
-    )
-    _audit(actor, "claim", "screen", screen.id, org.id, name=screen.name, code=body.code.upper())
+    db = get_session()
+    screen = actions.claim_code(db, current_actor(), clock.now(), **body.model_dump())
     db.commit()
     return ClaimedScreenOut(
         id=screen.id,
@@ -156,21 +122,10 @@ def _token_out(row: EnrolmentToken) -> EnrolmentTokenOut:
     status=201,
 )
 def create_enrolment_token(org_id: int, body: EnrolmentTokenIn) -> EnrolmentTokenCreated:
-    db, actor = get_session(), current_actor()
-    org = org_or_404(db, actor, org_id)
-    actor.require(org.path, Role.ADMIN)
-    row, clear = issue_enrolment_token(
-        db,
-        org,
-        expires_at=body.expires_at,
-        max_uses=body.max_uses,
-        group_ids=body.group_ids,
-        timezone=body.timezone,
-        name=body.name,
-        now=clock.now(),
-        created_by_id=actor.user_id,
+    db = get_session()
+    row, clear = actions.create_enrolment_token(
+        db, current_actor(), clock.now(), org_id, **body.model_dump()
     )
-    _audit(actor, "create", "enrolment_token", row.id, org.id, name=row.name, uses=row.max_uses)
     db.commit()
     return EnrolmentTokenCreated(**_token_out(row).model_dump(), token=clear)
 
@@ -185,14 +140,7 @@ def create_enrolment_token(org_id: int, body: EnrolmentTokenIn) -> EnrolmentToke
     list_response=True,
 )
 def list_enrolment_tokens(org_id: int) -> list[EnrolmentTokenOut]:
-    db, actor = get_session(), current_actor()
-    org = org_or_404(db, actor, org_id)
-    actor.require(org.path, Role.ADMIN)
-    rows = db.scalars(
-        select(EnrolmentToken)
-        .where(EnrolmentToken.organisation_id == org.id)
-        .order_by(EnrolmentToken.id)
-    )
+    rows = actions.enrolment_tokens(get_session(), current_actor(), org_id)
     return [_token_out(r) for r in rows]
 
 
@@ -204,14 +152,8 @@ def list_enrolment_tokens(org_id: int) -> list[EnrolmentTokenOut]:
     summary="Revoke an enrolment token (screens that joined with it stay)",
 )
 def revoke_enrolment(token_id: int) -> None:
-    db, actor = get_session(), current_actor()
-    row = db.get(EnrolmentToken, token_id) if token_id <= MAX_ID else None
-    org = db.get(Organisation, row.organisation_id) if row is not None else None
-    if row is None or org is None or not actor.sees(org.path):
-        raise NotFound(f"no enrolment token {token_id}")
-    actor.require(org.path, Role.ADMIN)
-    revoke_enrolment_token(row, clock.now())
-    _audit(actor, "revoke", "enrolment_token", row.id, org.id)
+    db = get_session()
+    actions.revoke_enrolment(db, current_actor(), clock.now(), token_id)
     db.commit()
 
 
@@ -223,10 +165,8 @@ def revoke_enrolment(token_id: int) -> None:
     summary="Revoke the screen's device token: its player gets 401 and pairs again",
 )
 def revoke_device(screen_id: int) -> None:
-    db, actor = get_session(), current_actor()
-    screen = get_screen(db, actor, screen_id, Role.OPERATOR)
-    revoke_device_token(db, screen.id)
-    _audit(actor, "revoke", "device_token", screen.id, screen.organisation_id)
+    db = get_session()
+    actions.revoke_device(db, current_actor(), clock.now(), screen_id)
     db.commit()
 
 
@@ -255,10 +195,8 @@ class CommandOut(BaseModel):
     status=201,
 )
 def queue_command(screen_id: int, body: CommandIn) -> CommandOut:
-    db, actor = get_session(), current_actor()
-    screen = get_screen(db, actor, screen_id, Role.OPERATOR)
-    command = fleet_commands.queue_command(db, screen, body.kind, clock.now(), actor.user_id)
-    _audit(actor, "command", "screen", screen.id, screen.organisation_id, command=body.kind)
+    db = get_session()
+    command = actions.queue_command(db, current_actor(), clock.now(), screen_id, body.kind)
     db.commit()
     return CommandOut.model_validate(command, from_attributes=True)
 
@@ -273,11 +211,7 @@ def queue_command(screen_id: int, body: CommandIn) -> CommandOut:
     list_response=True,
 )
 def list_commands(screen_id: int) -> list[CommandOut]:
-    db, actor = get_session(), current_actor()
-    screen = get_screen(db, actor, screen_id, Role.VIEWER)
-    rows = db.scalars(
-        select(Command).where(Command.screen_id == screen.id).order_by(Command.id.desc()).limit(50)
-    )
+    rows = actions.recent_commands(get_session(), current_actor(), screen_id)
     return [CommandOut.model_validate(c, from_attributes=True) for c in rows]
 
 
