@@ -39,7 +39,10 @@ def create_app(
     """Build the app from settings (or overrides of the loaded settings) and an optional clock."""
     settings = with_secret(config if isinstance(config, Settings) else load_settings(config))
     app = Flask(
-        __name__, instance_path=str(settings.instance_path.resolve()), instance_relative_config=True
+        __name__,
+        instance_path=str(settings.instance_path.resolve()),
+        instance_relative_config=True,
+        static_folder=None,  # the console serves its own, under hashed names (server.web)
     )
     app.config.update(
         SECRET_KEY=settings.secret_key,

@@ -128,4 +128,5 @@ def init_app(app: Flask) -> None:
         html_lang=lambda: HTML_LANG.get(str(select_locale()), "en"),
         locale_names=LOCALE_NAMES,
         duration=duration,
+        size=size,
     )
