@@ -17,8 +17,7 @@ from server.auth.actors import authenticate_password
 from server.auth.policy import ADMIN, PUBLIC, READ, sign_in, sign_out
 from server.auth.scope import in_scope
 from server.db import get_session
-from server.errors import SignageError
-from server.web.frame import SCOPE_KEY, PageResult, actor, form_int, page, refusal
+from server.web.frame import REFUSED, SCOPE_KEY, PageResult, actor, form_int, page, refusal
 from server.web.i18n import LOCALES, SESSION_LOCALE, normalise_locale
 
 bp = Blueprint("accounts_pages", __name__, template_folder="templates")
@@ -46,7 +45,7 @@ def login() -> PageResult:
         email = request.form.get("email", "").strip()[:320]
         try:
             user = authenticate_password(get_session(), email, request.form.get("password", ""))
-        except SignageError:
+        except REFUSED:
             refused = [_("Wrong email or password.")]
         else:
             chosen = session.get(SESSION_LOCALE)
@@ -113,7 +112,7 @@ def me() -> PageResult:
                 tokens.revoke_token(db, who, now, form_int("token_id") or 0)
                 notice = _("Token revoked.")
             db.commit()
-        except SignageError as exc:
+        except REFUSED as exc:
             db.rollback()
             refused = refusal(exc)
     user = db.get(User, who.user_id)
@@ -170,7 +169,7 @@ def people() -> PageResult:
                 )
                 notice = _("Saved.")
             db.commit()
-        except SignageError as exc:
+        except REFUSED as exc:
             db.rollback()
             refused = refusal(exc)
     orgs = db.scalars(select(Organisation).where(in_scope(who)).order_by(Organisation.path)).all()

@@ -19,10 +19,9 @@ from server.auth.policy import READ, WRITE
 from server.auth.scope import in_scope
 from server.config import Settings
 from server.db import get_session
-from server.errors import SignageError
 from server.media.profiles import Profile, parse_profile
 from server.storage import get_store
-from server.web.frame import PageResult, actor, form_int, is_htmx, page, refusal
+from server.web.frame import REFUSED, PageResult, actor, form_int, is_htmx, page, refusal
 
 bp = Blueprint("assets_pages", __name__, template_folder="templates")
 PAGE_SIZE: Final = 60
@@ -92,7 +91,7 @@ def library() -> PageResult:
             services.delete_asset(db, who, clock.now(), form_int("asset_id") or 0)
             db.commit()
             notice = _("Deleted.")
-        except SignageError as exc:
+        except REFUSED as exc:
             db.rollback()
             refused = refusal(exc)
     context = _library(who)
@@ -116,7 +115,7 @@ def _profile(raw: str | None) -> Profile:
     if raw:
         try:
             wanted = parse_profile(raw)
-        except SignageError:
+        except REFUSED:
             return profiles[0]
         if wanted in profiles:
             return wanted
@@ -147,7 +146,7 @@ def slogan() -> PageResult:
             )
             db.commit()
             return redirect(url_for("assets_pages.library"))
-        except SignageError as exc:
+        except REFUSED as exc:
             db.rollback()
             refused = refusal(exc)
     return render_template(
@@ -169,7 +168,7 @@ def slogan_preview() -> PageResult:
     if text.strip():
         try:
             uploads.slogan_preview_png(text, {}, profile)
-        except SignageError as exc:
+        except REFUSED as exc:
             refused = refusal(exc)
     return render_template(
         "assets/_slogan_preview.html",
@@ -185,7 +184,7 @@ def slogan_preview_png() -> BaseResponse:
     text = request.args.get("text", "")[:SLOGAN_MAX]
     try:
         data = uploads.slogan_preview_png(text, {}, _profile(request.args.get("profile")))
-    except SignageError as exc:
+    except REFUSED as exc:
         return Response(exc.detail, status=422, mimetype="text/plain")
     response = Response(data, mimetype="image/png")
     response.headers["Cache-Control"] = "private, max-age=300"

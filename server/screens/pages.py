@@ -26,10 +26,10 @@ from server.auth.scope import in_scope, readable_org_clause
 from server.campaigns.preview import PreviewSegment, screen_timeline
 from server.config import Settings
 from server.db import get_session
-from server.errors import SignageError
 from server.screens import actions, dashboard, groups, services
 from server.screens.models import Command, Group, Screen, Screenshot
 from server.web.frame import (
+    REFUSED,
     PageResult,
     actor,
     form_int,
@@ -166,7 +166,7 @@ def _bars(db: Session, screen: Screen, now: datetime) -> tuple[list[Bar], list[s
     end = start + timedelta(days=2)
     try:
         timeline = screen_timeline(db, screen, start, end, now)
-    except SignageError as exc:
+    except REFUSED as exc:
         return [], refusal(exc)
     colours: dict[str, str] = {}
     bars = []
@@ -243,7 +243,7 @@ def screen(screen_id: int) -> PageResult:
             else:
                 refused = [_("Unknown action.")]
             db.commit()
-        except SignageError as exc:
+        except REFUSED as exc:
             db.rollback()
             refused = refusal(exc)
         if is_htmx() and what == "command" and not refused:
@@ -293,7 +293,7 @@ def pair() -> PageResult:
             )
             db.commit()
             return redirect(url_for("screens_pages.screen", screen_id=paired.id, paired=1))
-        except SignageError as exc:
+        except REFUSED as exc:
             db.rollback()
             refused = refusal(exc)
     waiting = db.scalars(
@@ -347,7 +347,7 @@ def enrolment_tokens() -> PageResult:
                     name=request.form.get("name", "").strip()[:200],
                 )
             db.commit()
-        except SignageError as exc:
+        except REFUSED as exc:
             db.rollback()
             refused = refusal(exc)
     rows = actions.enrolment_tokens(db, who, org_id) if org_id else []
@@ -404,7 +404,7 @@ def groups_page() -> PageResult:
                 groups.delete_group(db, who, now, form_int("group_id") or 0)
                 notice = _("Group deleted.")
             db.commit()
-        except SignageError as exc:
+        except REFUSED as exc:
             db.rollback()
             refused = refusal(exc)
     all_groups = _groups(db, who)

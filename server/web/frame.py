@@ -17,10 +17,13 @@ from server.auth.actors import Actor
 from server.auth.policy import Audience, Policy, current_actor, declare, enforce
 from server.db import MAX_ID
 from server.errors import Forbidden, NotFound, SignageError, Unauthorized
+from server.media.errors import MediaError
 
 F = TypeVar("F", bound=Callable[..., Any])
 SCOPE_KEY: Final = "scope_org_id"
 PageResult = str | BaseResponse | tuple[str, int]
+# What a service raises to refuse a change: shown on the page, never a 500.
+REFUSED: Final = (SignageError, MediaError)
 
 
 def is_htmx() -> bool:
@@ -40,6 +43,10 @@ def page(policy: Policy) -> Callable[[F], F]:
                 except Unauthorized:
                     if request.method == "GET" and not is_htmx():
                         return redirect(url_for("accounts_pages.login", next=request.full_path))
+                    raise
+                except Forbidden as exc:
+                    if request.method == "GET":
+                        return render_template("web/error.html", error=exc), exc.status
                     raise
             if request.method != "GET":
                 return view(*args, **kwargs)
@@ -93,7 +100,7 @@ def query_int(name: str) -> int | None:
     return int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_ID else None
 
 
-def refusal(exc: SignageError) -> list[str]:
+def refusal(exc: SignageError | MediaError) -> list[str]:
     """A refused change as lines for the page: the detail, then each field's reason."""
     lines = [exc.detail or exc.title]
     lines += [f"{e.field}: {e.reason}" for e in exc.errors]

@@ -56,9 +56,7 @@ def test_every_string_has_a_chinese_translation() -> None:
     catalogue = _read(PO)
     strings = source_strings()
     assert len(strings) > 100
-    missing = sorted(
-        s for s in strings if not (m := catalogue.get(s)) or not m.string or m.fuzzy
-    )
+    missing = sorted(s for s in strings if not (m := catalogue.get(s)) or not m.string or m.fuzzy)
     assert missing == [], "run scripts/translations and translate these"
     for message in catalogue:
         if message.id and message.string:
