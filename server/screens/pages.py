@@ -188,6 +188,14 @@ def _bars(db: Session, screen: Screen, now: datetime) -> tuple[list[Bar], list[s
     return bars, []
 
 
+def clock_span(segment: PreviewSegment, bar: Bar) -> str:
+    """"06:00–18:30" of a segment within its day, in the screen's zone (the day ends 24:00)."""
+    zone = bar.start.tzinfo
+    start = max(segment.start, bar.start).astimezone(zone).strftime("%H:%M")
+    end = "24:00" if segment.end >= bar.end else segment.end.astimezone(zone).strftime("%H:%M")
+    return f"{start}–{end}"
+
+
 def _screen_context(db: Session, who: Actor, screen_id: int) -> dict[str, Any]:
     screen = services.get_screen(db, who, screen_id)
     now = clock.now()
@@ -205,6 +213,7 @@ def _screen_context(db: Session, who: Actor, screen_id: int) -> dict[str, Any]:
         "bars": bars,
         "timeline_refused": timeline_refused,
         "may_edit": _may(who, screen.organisation, Role.OPERATOR),
+        "clock_span": clock_span,
         "now": now,
     }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, request, session
@@ -75,7 +76,7 @@ def select_timezone() -> str:
     user = signed_in_user()
     return (
         valid_zone(user.timezone if user else None)
-        or valid_zone(request.cookies.get(TZ_COOKIE))
+        or valid_zone(unquote(request.cookies.get(TZ_COOKIE, "")))
         or "UTC"
     )
 
