@@ -98,7 +98,9 @@ def main() -> None:
         refresh = {"HX-Request": "true"}
         health = timed(lambda: client.get("/healthz"), args.repeat)
         page = timed(lambda: client.get("/fleet"), args.repeat)
-        partial = timed(lambda: client.get("/fleet?sort=-last_seen_at", headers=refresh), args.repeat)
+        partial = timed(
+            lambda: client.get("/fleet?sort=-last_seen_at", headers=refresh), args.repeat
+        )
         errors = timed(lambda: client.get("/fleet?state=errors", headers=refresh), args.repeat)
     print(f"{args.screens} screens, median of {args.repeat} runs (server time, in process)")
     print(f"  /healthz                      {health * 1000:8.2f} ms   1.0x")

@@ -117,7 +117,7 @@ def free_port() -> int:
 def seed_server(instance: Path, env: dict[str, str], posters: int) -> str:
     """A published playlist of `posters` 5-second posters for everyone; an enrolment token."""
     from server.accounts.organisations import create_organisation
-    from server.assets.ingest import import_stream
+    from server.assets.uploads import Author, MediaLimits, upload_image
     from server.campaigns import workflow
     from server.campaigns.models import Campaign, CampaignStatus, ScheduleEntry
     from server.config import load_settings
@@ -135,7 +135,11 @@ def seed_server(instance: Path, env: dict[str, str], posters: int) -> str:
             session.flush()
             store = make_store(settings)
             assets = [
-                import_stream(session, store, org, io.BytesIO(poster(i)), f"{i}.png", now)
+                upload_image(
+                    session, store, org, io.BytesIO(poster(i)), name=f"{i}.png", title="",
+                    now=now, limits=MediaLimits.from_settings(settings),
+                    author=Author(None, "benchmark"),
+                ).asset
                 for i in range(posters)
             ]
             session.flush()

@@ -246,12 +246,15 @@ def seed(env: dict[str, str], screens: int) -> list[str]:
 
         from PIL import Image
 
-        from server.assets.ingest import import_stream
+        from server.assets.uploads import Author, MediaLimits, upload_image
 
         png = io.BytesIO()
         Image.new("RGB", (640, 360), "red").save(png, "PNG")
         png.seek(0)
-        asset = import_stream(session, make_store(settings), org, png, "poster.png", now)
+        asset = upload_image(
+            session, make_store(settings), org, png, name="poster.png", title="", now=now,
+            limits=MediaLimits.from_settings(settings), author=Author(None, "benchmark"),
+        ).asset
         campaign = Campaign(
             organisation_id=org.id,
             name="Week",

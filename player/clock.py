@@ -125,36 +125,6 @@ class FileOffsetClock:
         self._base.sleep(seconds)
 
 
-class FakeClock:
-    """A clock that only moves when told to; `sleep` moves it. For tests."""
-
-    def __init__(self, start: datetime, monotonic: float = 1000.0) -> None:
-        if start.tzinfo is None:
-            raise ValueError("FakeClock needs an aware datetime")
-        self._wall = start.astimezone(UTC)
-        self._mono = monotonic
-        self.slept: list[float] = []
-
-    def wall(self) -> datetime:
-        return self._wall
-
-    def monotonic(self) -> float:
-        return self._mono
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.advance(max(0.0, seconds))
-
-    def advance(self, seconds: float) -> None:
-        """Move both clocks forward."""
-        self._wall += timedelta(seconds=seconds)
-        self._mono += seconds
-
-    def step_wall(self, delta: timedelta) -> None:
-        """Jump the wall clock only, as an NTP step or an operator would."""
-        self._wall += delta
-
-
 @dataclass(frozen=True)
 class OffsetSample:
     """One request's estimate: server − local, with its error bound (half the round trip)."""

@@ -65,9 +65,18 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session outside a request (CLI, jobs): committed on success, rolled back on error."""
-        with self.sessions() as session, session.begin():
-            yield session
+        """A session outside a request (CLI, jobs): committed on success, rolled back on error.
+
+        Code inside may commit on its own too (slow media work ends its transaction first,
+        see `server.assets.renders.release`), as a request's session may.
+        """
+        with self.sessions() as session:
+            try:
+                yield session
+            except BaseException:
+                session.rollback()
+                raise
+            session.commit()
 
 
 def init_app(app: Flask, settings: Settings) -> Database:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -13,8 +14,11 @@ from sqlalchemy.orm import Session
 from server.accounts.models import Membership, Organisation, Role, User
 from server.accounts.organisations import create_organisation
 from server.assets.models import Asset
+from server.assets.uploads import Author, MediaLimits, upload_image
 from server.auth.actors import create_api_token, hash_password
 from server.campaigns.models import Campaign, CampaignStatus, ScheduleEntry
+from server.media.images import DEFAULT_MAX_PIXELS
+from server.media.store import MediaStore
 from server.playlists.models import Playlist, PlaylistItem
 
 PASSWORD = "correct horse battery"
@@ -142,3 +146,16 @@ def make_campaign(
         )
     session.flush()
     return row
+
+
+def upload(
+    session: Session, store: MediaStore, org: Organisation, data: bytes, name: str, now: datetime
+) -> Asset:
+    """An image asset made the way an operator's upload makes it (commits the session)."""
+    limits = MediaLimits(64 * 1024 * 1024, DEFAULT_MAX_PIXELS, ())
+    created = upload_image(
+        session, store, org, io.BytesIO(data), name=name, title="", now=now, limits=limits,
+        author=Author(None, "tests"),
+    )
+    session.commit()
+    return created.asset

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.accounts.models import Organisation, Role
 from server.auth import audit
 from server.auth.actors import Actor
+from server.auth.scope import in_scope
 from server.db import MAX_ID
 from server.errors import Conflict, FieldError, NotFound, ValidationFailed
 from server.playlists.models import Playlist
@@ -62,13 +65,65 @@ def org_or_404(session: Session, actor: Actor, org_id: int) -> Organisation:
     return org
 
 
-def create_child(
-    session: Session, actor: Actor, now: datetime, *, parent_id: int, name: str
+def organisations_select(actor: Actor, parent_id: int | None, name: str | None) -> Select[Any]:
+    """The organisations the actor may see, filtered by parent and part of the name."""
+    stmt = select(Organisation).where(in_scope(actor))
+    if parent_id is not None:
+        stmt = stmt.where(Organisation.parent_id == parent_id)
+    if name:
+        stmt = stmt.where(Organisation.name.contains(name, autoescape=True))
+    return stmt
+
+
+def add_child(
+    session: Session, actor: Actor, now: datetime, *, name: str, parent_id: int
 ) -> Organisation:
-    """A new organisation under one the actor administers (audited)."""
+    """A new organisation under one the actor administers (audited; the caller commits)."""
     parent = org_or_404(session, actor, parent_id)
     actor.require(parent.path, Role.ADMIN)
     org = create_organisation(session, name, parent, now)
-    after = {"name": org.name, "parent_id": parent.id}
-    audit.record(session, actor, now, "create", "organisation", org.id, org.id, after=after)
+    audit.record(
+        session, actor, now, "create", "organisation", org.id, org.id,
+        after={"name": org.name, "parent_id": parent.id},
+    )
     return org
+
+
+def rename(
+    session: Session, actor: Actor, now: datetime, org_id: int, name: str | None
+) -> Organisation:
+    """Rename an organisation the actor administers; names are unique (audited)."""
+    org = org_or_404(session, actor, org_id)
+    actor.require(org.path, Role.ADMIN)
+    before = {"name": org.name}
+    if name is not None and name != org.name:
+        if session.scalar(select(Organisation.id).where(Organisation.name == name)) is not None:
+            raise Conflict(
+                f"an organisation named {name!r} exists", [FieldError("name", "already taken")]
+            )
+        org.name = name
+    audit.record(
+        session, actor, now, "update", "organisation", org.id, org.id,
+        before=before, after={"name": org.name},
+    )
+    return org
+
+
+def delete(session: Session, actor: Actor, now: datetime, org_id: int) -> None:
+    """Delete an empty organisation; Conflict while it owns anything (commits)."""
+    org = org_or_404(session, actor, org_id)
+    actor.require(org.path, Role.ADMIN)
+    if org.parent_id is None:
+        raise Conflict("the root organisation cannot be deleted")
+    audit.record(
+        session, actor, now, "delete", "organisation", org.id, org.parent_id,
+        before={"name": org.name},
+    )
+    session.delete(org)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(
+            "the organisation still has members, screens, content or sub-organisations"
+        ) from None

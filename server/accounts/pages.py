@@ -142,7 +142,7 @@ def people() -> PageResult:
         what = request.form.get("action", "")
         try:
             if what == "create-organisation":
-                org = organisations.create_child(
+                org = organisations.add_child(
                     db,
                     who,
                     now,

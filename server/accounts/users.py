@@ -72,7 +72,7 @@ def _org(session: Session, actor: Actor, org_id: int) -> Organisation:
     return org
 
 
-def snapshot(user: User) -> dict[str, Any]:
+def audit_summary(user: User) -> dict[str, Any]:
     return {"email": user.email, "name": user.name, "active": user.active}
 
 
@@ -91,7 +91,7 @@ def create_user(
     org = _org(session, actor, organisation_id)
     user = add_user(session, email, password, org, role, now, name=name)
     session.flush()
-    after = {**snapshot(user), "organisation_id": org.id, "role": role.value}
+    after = {**audit_summary(user), "organisation_id": org.id, "role": role.value}
     audit.record(session, actor, now, "create", "user", user.id, org.id, after=after)
     return user
 
@@ -114,12 +114,12 @@ def update_user(
         raise Conflict("you cannot deactivate yourself", [FieldError("active", "your own account")])
     if "password" in changes:
         check_password_strength(changes["password"])
-    before = snapshot(user)
+    before = audit_summary(user)
     if "name" in changes:
         user.name = changes["name"]
     if "active" in changes:
         user.active = bool(changes["active"])
-    after = snapshot(user)
+    after = audit_summary(user)
     if "password" in changes:
         user.password_hash = hash_password(changes["password"])
         before["password_changed"], after["password_changed"] = False, True  # never the hash
@@ -135,7 +135,7 @@ def delete_user(session: Session, actor: Actor, now: datetime, user_id: int) -> 
     if user.id == actor.user_id:
         raise Conflict("you cannot delete yourself")
     org_id = _home_org_id(actor, user)
-    audit.record(session, actor, now, "delete", "user", user.id, org_id, before=snapshot(user))
+    audit.record(session, actor, now, "delete", "user", user.id, org_id, before=audit_summary(user))
     session.delete(user)
     session.flush()
 

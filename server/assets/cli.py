@@ -10,9 +10,8 @@ import click
 from server.accounts.models import Organisation
 from server.accounts.organisations import by_name
 from server.assets.gc import collect
-from server.assets.uploads import Author, MediaLimits, display_name, upload_image
-from server.cli import friendly, settings_from
-from server.clock import from_settings as clock_from_settings
+from server.assets.uploads import Author, MediaLimits, display_name, ingest_file
+from server.cli import friendly, now, settings_from
 from server.db import Database, make_engine
 from server.errors import KNOWN_ERRORS
 from server.storage import make_store
@@ -32,7 +31,7 @@ def asset_add(ctx: click.Context, files: tuple[Path, ...], org_name: str, title:
     Exits non-zero when any file was refused.
     """
     settings = settings_from(ctx)
-    store, clock = make_store(settings), clock_from_settings(settings)
+    store = make_store(settings)
     limits = MediaLimits.from_settings(settings)
     database = Database(make_engine(settings))
     refused = 0
@@ -43,17 +42,15 @@ def asset_add(ctx: click.Context, files: tuple[Path, ...], org_name: str, title:
             name = display_name(path.name) or "(unnamed)"
             try:
                 # One session per file: a refused file does not undo the others.
-                with database.sessions() as session, path.open("rb") as stream:
+                with database.sessions() as session:
                     org = session.get(Organisation, org_id)
                     assert org is not None
-                    result = upload_image(
+                    result = ingest_file(
                         session,
                         store,
                         org,
-                        stream,
-                        name=path.name,
-                        title=title,
-                        now=clock.now(),
+                        path,
+                        now=now(ctx),
                         limits=limits,
                         author=Author(None, "cli"),
                     )
@@ -95,7 +92,7 @@ def media_gc(ctx: click.Context, really: bool) -> None:
         found = collect(
             database.session,
             make_store(settings),
-            clock_from_settings(settings).now(),
+            now(ctx),
             dry_run=not really,
         )
     finally:

@@ -13,19 +13,18 @@ import tempfile
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import Organisation
 from server.assets.models import Asset, AssetKind
-from server.errors import ConfigError, FieldError, ValidationFailed
+from server.errors import FieldError, ValidationFailed
+from server.media.errors import MediaSetupError
 from server.media.fonts import check_glyphs
 from server.media.images import DEFAULT_MAX_PIXELS, inspect_image, normalise
-from server.media.pipeline import ingest_image
 from server.media.slogans import clean_text, resolve_font, style_from_mapping
-from server.media.store import MediaStore
 
 SLOGAN_MEDIA_TYPE = "application/vnd.signage.slogan+json"
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -53,7 +52,8 @@ def image_digest(
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> str:
-    """The hash `import_image` would give `path`, computed without writing to any store.
+    """The hash the ingest (`server.assets.uploads.ingest_file`) would give `path`, computed
+    without writing to any store.
 
     A file whose own bytes are an asset the organisation already has (an exported poster)
     is that asset; anything else is checked and normalised in a scratch folder.
@@ -67,79 +67,6 @@ def image_digest(
         out = Path(scratch) / "normalised"
         normalise(path, out, max_pixels=max_pixels)
         return file_sha256(out)
-
-
-def import_image(
-    session: Session,
-    store: MediaStore,
-    org: Organisation,
-    path: Path,
-    now: datetime,
-    *,
-    created_by_id: int | None = None,
-    title: str = "",
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-) -> Asset:
-    """The organisation's asset for the image file at `path`, stored and recorded if new.
-
-    A file that is byte for byte an asset the organisation has (e.g. a poster written by
-    `campaign export --out`) is that asset, so a round trip never re-encodes a poster.
-    """
-    raw = file_sha256(path)
-    existing = find_asset(session, org.id, raw)
-    if existing is not None and store.exists(raw):
-        return existing
-    with path.open("rb") as fh:
-        return import_stream(
-            session,
-            store,
-            org,
-            fh,
-            path.name,
-            now,
-            created_by_id=created_by_id,
-            title=title,
-            max_bytes=max_bytes,
-            max_pixels=max_pixels,
-        )
-
-
-def import_stream(
-    session: Session,
-    store: MediaStore,
-    org: Organisation,
-    stream: BinaryIO,
-    original_name: str,
-    now: datetime,
-    *,
-    created_by_id: int | None = None,
-    title: str = "",
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-) -> Asset:
-    """Check, normalise and store an uploaded image; the (new or existing) Asset for it."""
-    stored = ingest_image(store, stream, max_bytes=max_bytes, max_pixels=max_pixels)
-    existing = find_asset(session, org.id, stored.sha256)
-    if existing is not None:
-        return existing
-    asset = Asset(
-        organisation_id=org.id,
-        kind=AssetKind.IMAGE,
-        sha256=stored.sha256,
-        media_type=stored.info.media_type,
-        size=stored.size,
-        width=stored.info.width,
-        height=stored.info.height,
-        original_name=original_name[:300],
-        title=(title or Path(original_name).stem)[:300],
-        slogan=None,
-        created_at=now,
-        created_by_id=created_by_id,
-    )
-    session.add(asset)
-    session.flush()
-    return asset
 
 
 def canonical_slogan(text: str, style: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -197,7 +124,7 @@ def require_slogan_glyphs(text: str, style: Mapping[str, Any] | None) -> None:
     """ValidationFailed when the style's font cannot draw every character of `text`."""
     try:
         font = resolve_font(style_from_mapping(dict(style or {})))
-    except ConfigError as exc:  # no fontconfig on this machine: say so on the field
+    except MediaSetupError as exc:  # no fontconfig on this machine: say so on the field
         raise ValidationFailed(
             "no font for the slogan", [FieldError("style.font_family", exc.detail)]
         ) from exc

@@ -6,7 +6,7 @@ transaction. The row therefore never exists without its bytes. A crash or a fail
 commit between the two leaves bytes no row refers to; `signage media gc` removes them
 once the store's grace period has passed (`server.media.store.DEFAULT_GRACE`).
 
-The media work runs outside any transaction (see `server.renders`): these functions end
+The media work runs outside any transaction (see `server.assets.renders`): these functions end
 the session's transaction (`release`) before it, so call them with nothing pending.
 """
 
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from server.accounts.models import Organisation, Role
 from server.assets.ingest import (
     canonical_slogan,
+    file_sha256,
     find_asset,
     require_slogan_glyphs,
     slogan_asset,
@@ -49,6 +50,7 @@ from server.auth.actors import Actor
 from server.config import Settings
 from server.db import MAX_ID
 from server.errors import FieldError, NotFound, ValidationFailed
+from server.media.errors import InvalidMediaRequest
 from server.media.pipeline import StoredImage, ingest_image, store_thumbnail
 from server.media.profiles import Profile, parse_profiles, profile_for
 from server.media.slogans import render_slogan, style_from_mapping
@@ -85,7 +87,8 @@ class Author:
 
     @classmethod
     def of(cls, actor: Actor) -> Author:
-        return cls(actor.user_id, actor.label)
+        # The command line's own actor has no user row (id 0): the asset has no creator.
+        return cls(actor.user_id or None, actor.label)
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,30 @@ def upload_image(
     return _record_image(session, store, org, stored, thumb, shown, wanted_title, now, author)
 
 
+def ingest_file(
+    session: Session,
+    store: MediaStore,
+    org: Organisation,
+    path: Path,
+    *,
+    now: datetime,
+    limits: MediaLimits,
+    author: Author,
+) -> Created:
+    """An image file on disk (a campaign file's poster, `signage asset add`) through the
+    same path as an upload. A file that is byte for byte an asset the organisation has (a
+    poster written by `campaign export --out`) is that asset: a round trip never re-encodes."""
+    raw = file_sha256(path)
+    existing = find_asset(session, org.id, raw)
+    if existing is not None and store.exists(raw):
+        return Created(existing, False)
+    with path.open("rb") as stream:
+        return upload_image(
+            session, store, org, stream, name=path.name, title="", now=now, limits=limits,
+            author=author,
+        )
+
+
 def _record_image(
     session: Session,
     store: MediaStore,
@@ -190,7 +217,7 @@ def _record_image(
     now: datetime,
     author: Author,
 ) -> Created:
-    """The rows for stored bytes: the insert comes first (see `server.renders.release`);
+    """The rows for stored bytes: the insert comes first (see `server.assets.renders.release`);
     the organisation's existing asset for the hash makes it fail and is returned."""
     asset = _image_row(org, stored, name, title, now, author)
     try:
@@ -251,7 +278,7 @@ def create_slogan(
     try:
         slogan = canonical_slogan(text, style)
         require_slogan_glyphs(slogan["text"], slogan["style"])
-    except ValidationFailed as exc:
+    except (ValidationFailed, InvalidMediaRequest) as exc:
         raise ValidationFailed(exc.detail, [_style_field(e) for e in exc.errors]) from None
     wanted_title = clean_title(title)
     sha = slogan_sha256(slogan)
@@ -279,7 +306,7 @@ def _record_slogan(
     author: Author,
 ) -> Created:
     """The rows for a rendered slogan; the renders are recorded first, so the transaction
-    writes before it reads (see `server.renders.release`)."""
+    writes before it reads (see `server.assets.renders.release`)."""
     sha = slogan_sha256(slogan)
     record_variant(session, store, sha, str(poster[0]), SLOGAN_FIT, poster[1], now)
     record_variant(session, store, sha, THUMB_PROFILE, THUMB_FIT, thumb, now)

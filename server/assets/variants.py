@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from server.assets.models import Asset, AssetKind
 from server.assets.renders import ensure_render
-from server.clock import SystemClock
 from server.media.images import DEFAULT_MAX_PIXELS
 from server.media.profiles import DEFAULT_PROFILES, Profile, parse_profiles, profile_for
 from server.media.store import MediaStore
@@ -62,14 +61,14 @@ def deliver(
     fit: str,
     *,
     profiles: Sequence[Profile] = _DEFAULT_PROFILES,
-    now: datetime | None = None,
+    now: datetime,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> DeliveredAsset:
     """The delivered form of `asset` for a `width` x `height` screen showing it with `fit`.
 
-    Renders (and records) the variant on first use through `server.renders`, which keeps
+    Renders (and records) the variant on first use through `server.assets.renders`, which keeps
     the slow rendering outside any transaction; the caller commits. Raises the media
-    errors (ValidationFailed, MediaRejected, NotFound) when the source cannot be rendered.
+    errors (InvalidMediaRequest, MediaRejected, MediaNotFound) when the source cannot be rendered.
     """
     if asset.kind == AssetKind.VIDEO:
         return DeliveredAsset(
@@ -82,7 +81,7 @@ def deliver(
         )
     profile = profile_for(width, height, profiles)
     row = ensure_render(
-        session, store, asset, profile, fit, now or SystemClock().now(), max_pixels=max_pixels
+        session, store, asset, profile, fit, now, max_pixels=max_pixels
     )
     return DeliveredAsset(
         row.sha256, row.media_type, row.size, row.width, row.height, extension_for(row.media_type)

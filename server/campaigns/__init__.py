@@ -1,5 +1,5 @@
 """Campaigns: files (schema, check, plan, apply, export), the publishing workflow, and what is live.
 
-`server.campaigns.published` is what manifests and previews read: the rules and playlists of
+`server.campaigns.publications` is what manifests and previews read: the rules and playlists of
 every published campaign, as their publications froze them.
 """

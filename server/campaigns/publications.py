@@ -58,7 +58,7 @@ class PlaylistContent:
 class PublishedContent:
     """Everything published that can be on a screen from `now - LOOKBACK` on."""
 
-    version: int  # server.content_version.current()
+    version: int  # server.campaigns.versions.current()
     rules: tuple[Rule, ...]  # with live_from/live_until from the publications
     playlists: Mapping[str, PlaylistContent]  # keyed by Rule.playlist, default playlists too
     # organisation id -> key of that organisation's own default playlist

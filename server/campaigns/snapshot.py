@@ -1,4 +1,4 @@
-"""A campaign's content frozen for publication: what `server.campaigns.published` reads.
+"""A campaign's content frozen for publication: what `server.campaigns.publications` reads.
 
 Format 1::
 

@@ -1,7 +1,7 @@
 """The publishing workflow: draft ▸ submitted ▸ approved ▸ published ▸ archived.
 
 Only a publication puts content on screens: publishing freezes the campaign into a
-snapshot (`server.campaigns.snapshot`) recorded through `server.content_version.bump`,
+snapshot (`server.campaigns.snapshot`) recorded through `server.campaigns.versions.bump`,
 taking effect one poll interval plus a margin later so that every screen switches at the
 same instant. Each step is audited in the caller's transaction.
 """

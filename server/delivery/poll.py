@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -31,60 +31,63 @@ class PollAnswer:
         return self.body is None
 
 
-def answer_poll(
-    sessions: Callable[[], Session],
-    store: MediaStore,
-    cache: ManifestCache,
-    device: DeviceScreen,
-    version: int,
-    now: datetime,
-    settings: Settings,
-    profiles: Sequence[Profile],
-    holds: Callable[[str], bool],
-) -> PollAnswer:
-    """The poll's answer; `holds(etag)` says whether the player already has that document.
+@dataclass(frozen=True)
+class Poller:
+    """What answering a poll needs, made once per process (`server.delivery.runtime`)."""
 
-    `device` and `version` come from the device lookup; a matching poll stops there, having
-    opened no session and touched no cache. Otherwise the shared part comes from the cache
-    (compiled on a miss, which may render variants and so commits the session).
-    """
-    fp = fingerprint(device, version, now, settings, tuple(profiles))
-    if holds(fp.etag):
-        return PollAnswer(fp.etag, None)
-    content, schedule = cache.content(sessions(), fp.version, now)
-    if content.version != fp.version:  # published while we looked: answer the newer one
-        fp = fp.with_version(content.version)
+    sessions: Callable[[], Session]  # the request's session, opened only on a miss
+    store: MediaStore
+    cache: ManifestCache
+    settings: Settings
+    profiles: tuple[Profile, ...]
+
+    def answer(
+        self, device: DeviceScreen, version: int, now: datetime, holds: Callable[[str], bool]
+    ) -> PollAnswer:
+        """The poll's answer; `holds(etag)` says whether the player already has that document.
+
+        `device` and `version` come from the device lookup; a matching poll stops there,
+        having opened no session and touched no cache. Otherwise the shared part comes from
+        the cache, compiled on a miss; variants rendered on the way are committed before
+        the part is cached, so every process finds them recorded.
+        """
+        fp = fingerprint(device, version, now, self.settings, self.profiles)
         if holds(fp.etag):
             return PollAnswer(fp.etag, None)
-    session = sessions()
-    screen = session.get(Screen, device.id)
-    if screen is None:  # deleted between the token check and now
-        raise Unauthorized("this screen was deleted; pair again")
-    facts = replace(screen_facts(session, screen, content), timezone=fp.timezone)
-    key = (
-        content.version,
-        schedule.screen_key(facts),
-        str(fp.profile),
-        fp.day,
-        fp.horizon_days,
-        fp.poll_interval_s,
-    )
-
-    def build() -> str:
-        part = compile_part(
-            session,
-            store,
-            content,
-            schedule,
-            facts,
-            fp,
-            profiles,
-            now,
-            max_pixels=settings.max_image_pixels,
+        content, schedule = self.cache.content(self.sessions(), fp.version, now)
+        if content.version != fp.version:  # published while we looked: answer the newer one
+            fp = fp.with_version(content.version)
+            if holds(fp.etag):
+                return PollAnswer(fp.etag, None)
+        session = self.sessions()
+        screen = session.get(Screen, device.id)
+        if screen is None:  # deleted between the token check and now
+            raise Unauthorized("this screen was deleted; pair again")
+        facts = replace(screen_facts(session, screen, content), timezone=fp.timezone)
+        key = (
+            content.version,
+            schedule.screen_key(facts),
+            str(fp.profile),
+            fp.day,
+            fp.horizon_days,
+            fp.poll_interval_s,
         )
-        session.commit()  # variants rendered on the way are recorded for every process
-        return part
 
-    part = cache.part(key, build)
-    commands = pending_commands(session, device.id) if device.command_seq else []
-    return PollAnswer(fp.etag, assemble(fp.etag, part, commands_json(commands)))
+        def build() -> str:
+            part = compile_part(
+                session,
+                self.store,
+                content,
+                schedule,
+                facts,
+                fp,
+                self.profiles,
+                now,
+                max_pixels=self.settings.max_image_pixels,
+            )
+            session.commit()  # variants rendered on the way are recorded for every process
+            return part
+
+        part = self.cache.part(key, build)
+        commands = pending_commands(session, device.id) if device.command_seq else []
+        return PollAnswer(fp.etag, assemble(fp.etag, part, commands_json(commands)))

@@ -16,8 +16,9 @@ from flask.sessions import SessionInterface, SessionMixin
 
 from server.clock import Clock, get_clock
 from server.config import Settings
-from server.db import get_db
+from server.db import get_db, get_session
 from server.delivery.cache import ManifestCache
+from server.delivery.poll import Poller
 from server.errors import ServiceUnavailable
 from server.media.profiles import Profile, parse_profiles
 from server.media.store import MediaStore
@@ -109,6 +110,7 @@ class PlayerRuntime:
     manifests: ManifestCache
     profiles: tuple[Profile, ...]
     gate: Gate
+    poller: Poller
 
 
 def init_app(app: Flask, prefix: str) -> PlayerRuntime:
@@ -121,17 +123,20 @@ def init_app(app: Flask, prefix: str) -> PlayerRuntime:
         # Decided at the first heartbeat: tests set app.testing after create_app.
         thread=lambda: settings.heartbeat_thread and not app.testing,
     )
+    store, manifests = get_store(app), ManifestCache()
+    profiles = tuple(parse_profiles(settings.screen_profiles))
     runtime = PlayerRuntime(
         settings=settings,
         clock=get_clock(app),
-        store=get_store(app),
+        store=store,
         devices=DeviceLookup(get_db(app).engine),
         heartbeats=heartbeats,
-        manifests=ManifestCache(),
-        profiles=parse_profiles(settings.screen_profiles),
+        manifests=manifests,
+        profiles=profiles,
         gate=Gate(
             settings.player_concurrency, settings.poll_interval_s, settings.player_max_queue_ms
         ),
+        poller=Poller(get_session, store, manifests, settings, profiles),
     )
     app.extensions[EXTENSION_KEY] = runtime
     return runtime

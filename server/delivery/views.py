@@ -17,7 +17,6 @@ from server.config import Settings
 from server.db import get_session
 from server.delivery import runtime
 from server.delivery.compile import rfc3339
-from server.delivery.poll import answer_poll
 from server.delivery.schemas import Manifest
 from server.errors import PayloadTooLarge
 from server.reports.plays import MAX_BATCH, Play, record_plays
@@ -148,17 +147,7 @@ def manifest() -> Response:
     now = rt.clock.now()
     asked = request.headers
     rt.heartbeats.record(device.id, now, parse_status(asked.get(STATUS_HEADER)))
-    answer = answer_poll(
-        get_session,
-        rt.store,
-        rt.manifests,
-        device,
-        version,
-        now,
-        rt.settings,
-        rt.profiles,
-        _holds(asked.get("If-None-Match", "")),
-    )
+    answer = rt.poller.answer(device, version, now, _holds(asked.get("If-None-Match", "")))
     headers = {"ETag": f'"{answer.etag}"', "Cache-Control": "private, no-cache"}
     if answer.body is None:
         return Response(status=304, headers=headers)

@@ -119,7 +119,7 @@ def check_items(
     return rows
 
 
-def snapshot(playlist: Playlist) -> dict[str, Any]:
+def audit_summary(playlist: Playlist) -> dict[str, Any]:
     return {
         "name": playlist.name,
         "description": playlist.description,
@@ -183,7 +183,7 @@ def create_playlist(
     if is_default:
         set_default(session, playlist, True, now)
     session.flush()
-    audit.changed(session, actor, now, "create", playlist, after=snapshot(playlist))
+    audit.changed(session, actor, now, "create", playlist, after=audit_summary(playlist))
     return playlist
 
 
@@ -200,7 +200,7 @@ def update_playlist(
             [FieldError(f, "cannot be changed") for f in sorted(unknown)]
             + [FieldError(f, "must not be null") for f in nulls],
         )
-    before = snapshot(playlist)
+    before = audit_summary(playlist)
     if "name" in changes and changes["name"] != playlist.name:
         _name_free(session, playlist.organisation_id, changes["name"], playlist.id)
         playlist.name = changes["name"]
@@ -212,7 +212,8 @@ def update_playlist(
         set_default(session, playlist, bool(changes["is_default"]), now)
     playlist.updated_at = now
     session.flush()
-    audit.changed(session, actor, now, "update", playlist, before=before, after=snapshot(playlist))
+    after = audit_summary(playlist)
+    audit.changed(session, actor, now, "update", playlist, before=before, after=after)
     return playlist
 
 
@@ -224,7 +225,7 @@ def replace_items(
     org = session.get(Organisation, playlist.organisation_id)
     assert org is not None
     rows = check_items(session, org, items)
-    before = snapshot(playlist)
+    before = audit_summary(playlist)
     playlist.items.clear()
     session.flush()  # positions are unique per playlist: old rows go before new ones come
     playlist.items.extend(rows)
@@ -233,7 +234,7 @@ def replace_items(
         content_version.bump(session, action="defaults", now=now)
     session.flush()
     audit.changed(
-        session, actor, now, "update_items", playlist, before=before, after=snapshot(playlist)
+        session, actor, now, "update_items", playlist, before=before, after=audit_summary(playlist)
     )
     return playlist
 
@@ -247,7 +248,7 @@ def delete_playlist(session: Session, actor: Actor, now: datetime, playlist_id: 
         raise Conflict(f"playlist {playlist.id} is scheduled by campaign {used}")
     if playlist.is_default:
         content_version.bump(session, action="defaults", now=now)
-    audit.changed(session, actor, now, "delete", playlist, before=snapshot(playlist))
+    audit.changed(session, actor, now, "delete", playlist, before=audit_summary(playlist))
     session.delete(playlist)
     session.flush()
 

@@ -12,11 +12,11 @@ from server.scheduling.occurrences import Occurrence, occurrences
 from server.scheduling.resolve import Ranked, Schedule, resolve, screen_key, timeline
 from server.scheduling.rotation import Rotation, item_at
 from server.scheduling.rules import (
-    Conflict,
     DailyWindow,
     Layer,
     Resolution,
     Rule,
+    RuleConflict,
     ScreenFacts,
     Segment,
     Specificity,
@@ -25,7 +25,7 @@ from server.scheduling.rules import (
 from server.scheduling.validate import RuleProblem, check_rule
 
 __all__ = [
-    "Conflict",
+    "RuleConflict",
     "DailyWindow",
     "InvalidSchedule",
     "Layer",

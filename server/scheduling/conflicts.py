@@ -6,7 +6,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from datetime import datetime
 
 from server.scheduling.resolve import Ranked, Schedule
-from server.scheduling.rules import Conflict, Layer, Rule, ScreenFacts, Specificity
+from server.scheduling.rules import Layer, Rule, RuleConflict, ScreenFacts, Specificity
 from server.scheduling.sweep import Piece
 from server.scheduling.validate import require_screen
 
@@ -19,15 +19,15 @@ def find_conflicts(
     screens: Iterable[ScreenFacts],
     start: datetime,
     end: datetime,
-) -> list[Conflict]:
+) -> list[RuleConflict]:
     """Where, for which screen, live rules tied on layer, priority and specificity.
 
-    Contiguous stretches with the same tied rules and winner are one Conflict. Screens
+    Contiguous stretches with the same tied rules and winner are one RuleConflict. Screens
     with the same `screen_key` are resolved once. Sorted by screen id, then start.
     """
     schedule = rules if isinstance(rules, Schedule) else Schedule(rules)
     by_key: dict[Hashable, list[_Stretch]] = {}
-    found: list[Conflict] = []
+    found: list[RuleConflict] = []
     for screen in screens:
         require_screen(screen)
         key = schedule.screen_key(screen)
@@ -36,7 +36,7 @@ def find_conflicts(
             ranked, pieces = schedule.pieces(screen, start, end)
             stretches = by_key[key] = _stretches(ranked, pieces)
         found.extend(
-            Conflict(screen=screen.id, start=s, end=e, rules=ids, winner=ids[0], detail=detail)
+            RuleConflict(screen=screen.id, start=s, end=e, rules=ids, winner=ids[0], detail=detail)
             for s, e, ids, detail in stretches
         )
     found.sort(key=lambda c: (c.screen, c.start, c.rules))

@@ -129,7 +129,7 @@ class Resolution:
 
 
 @dataclass(frozen=True)
-class Conflict:
+class RuleConflict:
     """Rules that tied on layer, priority and specificity for a screen over [start, end)."""
 
     screen: int

@@ -95,7 +95,7 @@ def _name_free(session: Session, org_id: int, name: str, group_id: int | None = 
         raise Conflict(f"a group named {name!r} exists here", [FieldError("name", "already taken")])
 
 
-def snapshot(group: Group) -> dict[str, Any]:
+def audit_summary(group: Group) -> dict[str, Any]:
     return {"name": group.name, "parent_id": group.parent_id}
 
 
@@ -123,7 +123,7 @@ def create_group(
     )
     session.add(group)
     session.flush()
-    audit.changed(session, actor, now, "create", group, after=snapshot(group))
+    audit.changed(session, actor, now, "create", group, after=audit_summary(group))
     return group
 
 
@@ -137,7 +137,7 @@ def update_group(
         raise ValidationFailed(
             "cannot change these fields", [FieldError(f, "cannot be changed") for f in unknown]
         )
-    before = snapshot(group)
+    before = audit_summary(group)
     if "name" in changes:
         if changes["name"] is None:
             raise ValidationFailed("a group needs a name", [FieldError("name", "must not be null")])
@@ -152,7 +152,7 @@ def update_group(
         # Screens below this group now count for other groups: targeting changed.
         content_version.bump(session, action="groups", now=now)
     session.flush()
-    audit.changed(session, actor, now, "update", group, before=before, after=snapshot(group))
+    audit.changed(session, actor, now, "update", group, before=before, after=audit_summary(group))
     return group
 
 
@@ -161,7 +161,7 @@ def delete_group(session: Session, actor: Actor, now: datetime, group_id: int) -
     group = get_group(session, actor, group_id, Role.OPERATOR)
     if session.scalar(select(Group.id).where(Group.parent_id == group.id).limit(1)) is not None:
         raise Conflict(f"group {group.id} has sub-groups; move or delete them first")
-    audit.changed(session, actor, now, "delete", group, before=snapshot(group))
+    audit.changed(session, actor, now, "delete", group, before=audit_summary(group))
     session.delete(group)
     session.flush()
 

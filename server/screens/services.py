@@ -108,7 +108,7 @@ def _name_free(session: Session, org_id: int, name: str, screen_id: int | None =
         )
 
 
-def snapshot(screen: Screen) -> dict[str, Any]:
+def audit_summary(screen: Screen) -> dict[str, Any]:
     """The fields an audit record compares."""
     return {
         "name": screen.name,
@@ -156,7 +156,7 @@ def create_screen(
     screen.groups = groups
     session.add(screen)
     session.flush()
-    audit.changed(session, actor, now, "create", screen, after=snapshot(screen))
+    audit.changed(session, actor, now, "create", screen, after=audit_summary(screen))
     return screen
 
 
@@ -173,7 +173,7 @@ def update_screen(
     for key, value in changes.items():
         if value is None:
             raise ValidationFailed(f"{key} cannot be null", [FieldError(key, "must not be null")])
-    before = snapshot(screen)
+    before = audit_summary(screen)
     if "name" in changes and changes["name"] != screen.name:
         _name_free(session, screen.organisation_id, changes["name"], screen.id)
         screen.name = changes["name"]
@@ -187,14 +187,14 @@ def update_screen(
         if key in changes:
             setattr(screen, key, changes[key])
     session.flush()
-    audit.changed(session, actor, now, "update", screen, before=before, after=snapshot(screen))
+    audit.changed(session, actor, now, "update", screen, before=before, after=audit_summary(screen))
     return screen
 
 
 def delete_screen(session: Session, actor: Actor, now: datetime, screen_id: int) -> None:
     """Forget a screen; its player's token stops working, its proof of play stays."""
     screen = get_screen(session, actor, screen_id, Role.OPERATOR)
-    audit.changed(session, actor, now, "delete", screen, before=snapshot(screen))
+    audit.changed(session, actor, now, "delete", screen, before=audit_summary(screen))
     session.delete(screen)
     session.flush()
 

@@ -14,7 +14,7 @@ from server.accounts.models import Organisation
 from server.accounts.organisations import create_organisation
 from server.screens.models import Group, Screen
 from tests.integration.conftest import ServerProcess, StartServer
-from tests.server.protocol.content import campaign, image_asset, publish
+from tests.server.delivery.content import campaign, image_asset, publish
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ from server.campaigns.models import Publication
 from server.config import env_name
 from server.screens.models import Screen
 from tests.integration.conftest import VENV_BIN, StartServer
-from tests.server.protocol.content import campaign, image_asset, publish
+from tests.server.delivery.content import campaign, image_asset, publish
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # 17:00 in Shanghai

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from player.clock import FakeClock
-from tests.player.fakes import T0, FakeServer, Rig
+from tests.player.fakes import T0, FakeClock, FakeServer, Rig
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from typing import Any
 from PIL import Image
 
 from player.agent import Agent, Settings
-from player.clock import Clock, FakeClock, OffsetEstimator, SkewedClock, iso_ms
+from player.clock import Clock, OffsetEstimator, SkewedClock, iso_ms
 from player.display.headless import HeadlessDisplay
 from player.errors import (
     EnrolmentRefused,
@@ -335,3 +335,33 @@ def drive(rigs: list[Rig], seconds: float, *, only: tuple[str, ...] | None = Non
         raise AssertionError("the schedulers never went idle")
     if end > clock.monotonic():
         clock.advance(end - clock.monotonic())
+
+
+class FakeClock:
+    """A clock that only moves when told to; `sleep` moves it. For tests."""
+
+    def __init__(self, start: datetime, monotonic: float = 1000.0) -> None:
+        if start.tzinfo is None:
+            raise ValueError("FakeClock needs an aware datetime")
+        self._wall = start.astimezone(UTC)
+        self._mono = monotonic
+        self.slept: list[float] = []
+
+    def wall(self) -> datetime:
+        return self._wall
+
+    def monotonic(self) -> float:
+        return self._mono
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.advance(max(0.0, seconds))
+
+    def advance(self, seconds: float) -> None:
+        """Move both clocks forward."""
+        self._wall += timedelta(seconds=seconds)
+        self._mono += seconds
+
+    def step_wall(self, delta: timedelta) -> None:
+        """Jump the wall clock only, as an NTP step or an operator would."""
+        self._wall += delta

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from player.clock import (
-    FakeClock,
     FileOffsetClock,
     OffsetEstimator,
     ServerClock,
@@ -18,6 +17,7 @@ from player.clock import (
     iso_ms,
     to_ms,
 )
+from tests.player.fakes import FakeClock
 
 T = datetime(2022, 9, 5, 2, 0, tzinfo=UTC)
 MS = timedelta(milliseconds=1)

@@ -6,19 +6,15 @@ from datetime import datetime
 
 from flask import Blueprint
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from server import clock
-from server.accounts.models import Organisation, Role
-from server.accounts.organisations import create_child, default_playlist_id, org_or_404
+from server.accounts import organisations as service
+from server.accounts.models import Organisation
+from server.accounts.organisations import default_playlist_id, org_or_404
 from server.api.registry import api
 from server.api.schemas import ListQuery, Page, Strict, paginate
-from server.auth import audit
 from server.auth.policy import ADMIN, READ, current_actor
-from server.auth.scope import in_scope
 from server.db import get_session
-from server.errors import Conflict, FieldError
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 
@@ -71,12 +67,7 @@ def _out(org: Organisation) -> OrganisationOut:
     response=OrganisationList,
 )
 def list_organisations(query: OrganisationQuery) -> dict[str, object]:
-    actor = current_actor()
-    stmt = select(Organisation).where(in_scope(actor))
-    if query.parent_id is not None:
-        stmt = stmt.where(Organisation.parent_id == query.parent_id)
-    if query.name:
-        stmt = stmt.where(Organisation.name.contains(query.name, autoescape=True))
+    stmt = service.organisations_select(current_actor(), query.parent_id, query.name)
     return paginate(get_session(), stmt, query, SORT, _out)
 
 
@@ -99,7 +90,9 @@ def get_organisation(org_id: int) -> OrganisationOut:
 )
 def create(body: OrganisationIn) -> OrganisationOut:
     db = get_session()
-    org = create_child(db, current_actor(), clock.now(), parent_id=body.parent_id, name=body.name)
+    org = service.add_child(
+        db, current_actor(), clock.now(), name=body.name, parent_id=body.parent_id
+    )
     db.commit()
     return _out(org)
 
@@ -114,20 +107,8 @@ def create(body: OrganisationIn) -> OrganisationOut:
     response=OrganisationOut,
 )
 def update(org_id: int, body: OrganisationPatch) -> OrganisationOut:
-    db, actor = get_session(), current_actor()
-    org = org_or_404(db, actor, org_id)
-    actor.require(org.path, Role.ADMIN)
-    before = {"name": org.name}
-    if body.name is not None and body.name != org.name:
-        if db.scalar(select(Organisation.id).where(Organisation.name == body.name)) is not None:
-            raise Conflict(
-                f"an organisation named {body.name!r} exists", [FieldError("name", "already taken")]
-            )
-        org.name = body.name
-    after = {"name": org.name}
-    audit.record(
-        db, actor, clock.now(), "update", "organisation", org.id, org.id, before=before, after=after
-    )
+    db = get_session()
+    org = service.rename(db, current_actor(), clock.now(), org_id, body.name)
     db.commit()
     return _out(org)
 
@@ -141,26 +122,4 @@ def update(org_id: int, body: OrganisationPatch) -> OrganisationOut:
     extra_responses={409: "The organisation still owns something"},
 )
 def delete(org_id: int) -> None:
-    db, actor = get_session(), current_actor()
-    org = org_or_404(db, actor, org_id)
-    actor.require(org.path, Role.ADMIN)
-    if org.parent_id is None:
-        raise Conflict("the root organisation cannot be deleted")
-    audit.record(
-        db,
-        actor,
-        clock.now(),
-        "delete",
-        "organisation",
-        org.id,
-        org.parent_id,
-        before={"name": org.name},
-    )
-    db.delete(org)
-    try:
-        db.commit()
-    except IntegrityError:
-        db.rollback()
-        raise Conflict(
-            "the organisation still has members, screens, content or sub-organisations"
-        ) from None
+    service.delete(get_session(), current_actor(), clock.now(), org_id)

@@ -66,7 +66,7 @@ def _me(user_id: int, csrf: str | None) -> MeOut:
             MembershipOut(
                 organisation_id=m.organisation_id,
                 organisation=m.organisation.name,
-                role=m.role.value,
+                role=m.role,
             )
             for m in user.memberships
         ],

@@ -1,6 +1,6 @@
 """Creating assets: image uploads (multipart) and slogans; thumbnails and screen previews.
 
-The metadata routes (list, get, retitle, delete) are in `server.api.assets`; both
+The metadata routes (list, get, retitle, delete) are in `server.assets.views.records`; both
 blueprints live under /assets.
 """
 

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import Organisation, Role
-from server.assets.ingest import find_asset, import_image, slogan_asset
+from server.assets.ingest import find_asset, slogan_asset
 from server.assets.models import Asset
+from server.assets.uploads import Author, MediaLimits, ingest_file
 from server.auth import audit
 from server.auth.actors import Actor
 from server.campaigns.describe import Names
@@ -39,11 +40,22 @@ class Applied:
 
 
 def apply_bound(
-    session: Session, store: MediaStore, bound: Bound, actor: Actor, now: datetime
+    session: Session,
+    store: MediaStore,
+    limits: MediaLimits,
+    bound: Bound,
+    actor: Actor,
+    now: datetime,
 ) -> Applied:
-    """Create or update the campaign so that it holds exactly `bound.state`."""
+    """Create or update the campaign so that it holds exactly `bound.state`.
+
+    New posters go through the upload path first (`ingest_file`: cleaned names, a
+    thumbnail, one asset per organisation, normalised once and outside any transaction);
+    the campaign's rows are then written in one transaction that the caller commits.
+    """
     org, state = bound.organisation, bound.state
     actor.require(org.path, Role.OPERATOR)
+    _ingest_posters(session, store, limits, org, state, actor, now)
     campaign = existing_campaign(session, org.id, state.name)
     current = current_state(session, campaign) if campaign else None
     changes = diff(current, state, Names(session))
@@ -116,6 +128,26 @@ def _assets(
     return out
 
 
+def _ingest_posters(
+    session: Session,
+    store: MediaStore,
+    limits: MediaLimits,
+    org: Organisation,
+    state: CampaignState,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    for items in state.playlists.values():
+        for item in items:
+            if item.asset_id is not None or item.path is None or item.slogan is not None:
+                continue
+            if find_asset(session, org.id, item.sha256) is None:
+                ingest_file(
+                    session, store, org, item.path, now=now, limits=limits,
+                    author=Author.of(actor),
+                )
+
+
 def _new_asset(
     session: Session,
     store: MediaStore,
@@ -133,10 +165,11 @@ def _new_asset(
             now,
             created_by_id=actor_id(actor),
         )
-    elif item.path is not None:
-        asset = import_image(session, store, org, item.path, now, created_by_id=actor_id(actor))
-    else:  # pragma: no cover - bind gives every item a source
-        raise ValidationFailed("an item has no source", [FieldError("items", item.label)])
+    else:  # a poster is ingested before the transaction; not finding it means it changed
+        raise ValidationFailed(
+            f"{item.label} changed while it was being applied",
+            [FieldError("poster", "the file changed; apply again")],
+        )
     if asset.sha256 != item.sha256:
         raise ValidationFailed(
             f"{item.label} changed while it was being applied",

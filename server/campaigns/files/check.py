@@ -39,7 +39,7 @@ def check_campaign(
 ) -> Checked:
     """Every problem of the file at `path`; with a session, bound to the database too.
 
-    `start_on` moves the campaign (see `server.campaigns.shift`) before it is bound.
+    `start_on` moves the campaign (see `server.campaigns.files.shift`) before it is bound.
     """
     spec, problems = load_campaign(path)
     if spec is None or problems:

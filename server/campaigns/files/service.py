@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import User
+from server.assets.uploads import MediaLimits
 from server.auth.actors import Actor, actor_for_user
 from server.campaigns import workflow
 from server.campaigns.files.apply import apply_bound
@@ -40,7 +41,7 @@ def apply_file(
 ) -> list[str]:
     """Apply `bound`, then publish when asked; what happened, as lines for the operator."""
     actor = actor_by_email(session, as_email)
-    applied = apply_bound(session, store, bound, actor, now)
+    applied = apply_bound(session, store, MediaLimits.from_settings(settings), bound, actor, now)
     campaign = applied.campaign
     where = f"campaign {campaign.name!r} (id {campaign.id}) in {bound.organisation.name!r}"
     if applied.created:

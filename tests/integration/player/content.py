@@ -59,16 +59,12 @@ class Content:
     def image(self, data: bytes, name: str = "poster.png") -> int:
         """Import an image as an operator's upload would; the asset's id."""
         from server.accounts.models import Organisation
-        from server.assets.ingest import import_stream
+        from tests.factories import upload
 
         with self.server.session() as session:
             org = session.get(Organisation, self.organisation_id)
             assert org is not None
-            asset = import_stream(
-                session, self.server.store(), org, io.BytesIO(data), name, self.now()
-            )
-            session.flush()
-            return int(asset.id)
+            return int(upload(session, self.server.store(), org, data, name, self.now()).id)
 
     def campaign(
         self,

@@ -13,13 +13,12 @@ from PIL import Image
 from sqlalchemy.orm import Session
 
 from server.accounts.models import Organisation
-from server.assets.ingest import import_stream
 from server.assets.models import Asset
 from server.campaigns import workflow
 from server.campaigns.models import Campaign, Publication
 from server.config import Settings
 from server.media.store import MediaStore
-from tests.factories import make_campaign
+from tests.factories import make_campaign, upload
 
 
 def png_bytes(colour: str, size: tuple[int, int] = (640, 360)) -> bytes:
@@ -42,11 +41,7 @@ def image_asset(
     now: datetime,
     size: tuple[int, int] = (640, 360),
 ) -> Asset:
-    asset = import_stream(
-        session, store, org, io.BytesIO(png_bytes(colour, size)), f"{colour}.png", now
-    )
-    session.commit()
-    return asset
+    return upload(session, store, org, png_bytes(colour, size), f"{colour}.png", now)
 
 
 def campaign(

@@ -14,7 +14,7 @@ from server.clock import SettableClock
 from server.reports.models import PlayEvent
 from server.screens.models import Screen
 from server.storage import get_store
-from tests.server.protocol.content import device, image_asset, pair
+from tests.server.delivery.content import device, image_asset, pair
 
 PLAYS = "/api/v1/player/plays"
 REPORT = "/api/v1/reports/plays"

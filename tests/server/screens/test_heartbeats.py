@@ -16,7 +16,7 @@ from server.db import get_db
 from server.delivery.runtime import PlayerRuntime
 from server.screens.heartbeats import HeartbeatBuffer, parse_status
 from server.screens.models import Screen
-from tests.server.protocol.content import device, pair
+from tests.server.delivery.content import device, pair
 
 MANIFEST = "/api/v1/player/manifest"
 

@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.assets.models import Variant
-from server.errors import ConfigError, ValidationFailed
+from server.media.errors import InvalidMediaRequest, MediaSetupError
 from server.media.fonts import find_font
 from tests.factories import World
+from tests.server.assets.helpers import counts, multipart, server
 from tests.server.media.samples import encoded, noise
-from tests.server.uploads.helpers import counts, multipart, server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SLOGAN = "网络安全为人民，网络安全靠人民"
@@ -31,7 +31,7 @@ def test_simultaneous_uploads_slogans_and_previews_all_succeed(
 ) -> None:
     try:
         find_font("Noto Sans CJK SC", "bold")
-    except (ValidationFailed, ConfigError):
+    except (InvalidMediaRequest, MediaSetupError):
         pytest.skip("fontconfig has no 'Noto Sans CJK SC' font (Debian package fonts-noto-cjk)")
     # Different sizes finish at different times: each commit lands while others are busy.
     forms = [

@@ -15,8 +15,8 @@ from server.accounts.models import Membership, Role
 from server.assets.models import Asset, Variant
 from server.auth.models import AuditEvent
 from tests.factories import World
+from tests.server.assets.helpers import blobs, body, counts, get, post_form, upload
 from tests.server.media.samples import encoded, noise
-from tests.server.uploads.helpers import blobs, body, counts, get, post_form, upload
 
 PROBLEM = "application/problem+json"
 

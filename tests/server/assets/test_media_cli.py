@@ -25,8 +25,8 @@ from server.media.pipeline import ingest_image
 from server.media.store import LocalStore
 from tests.conftest import T0
 from tests.factories import World
+from tests.server.assets.helpers import MAX_UPLOAD_BYTES, blobs, body, counts, upload
 from tests.server.media.samples import HOSTILE, encoded, noise, write
-from tests.server.uploads.helpers import MAX_UPLOAD_BYTES, blobs, body, counts, upload
 
 
 class Signage(Protocol):

@@ -6,7 +6,7 @@ import hashlib
 
 from flask.testing import FlaskClient
 
-from tests.server.protocol.content import device, jpeg_bytes, pair, png_bytes
+from tests.server.delivery.content import device, jpeg_bytes, pair, png_bytes
 
 SHOT = "/api/v1/player/screenshot"
 

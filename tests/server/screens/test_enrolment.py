@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from server.clock import SettableClock
 from server.screens.models import EnrolmentToken, Screen
 from tests.server.api.objects import group
-from tests.server.protocol.content import device
+from tests.server.delivery.content import device
 
 HELLO = "/api/v1/player/hello"
 

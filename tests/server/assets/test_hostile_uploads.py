@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from server.errors import PayloadTooLarge
 from tests.factories import World
+from tests.server.assets.helpers import MAX_UPLOAD_BYTES, blobs, body, counts, multipart, upload
 from tests.server.media.samples import (
     HOSTILE,
     POLYGLOT_SCRIPT,
@@ -20,7 +21,6 @@ from tests.server.media.samples import (
     noise,
     polyglot_gif,
 )
-from tests.server.uploads.helpers import MAX_UPLOAD_BYTES, blobs, body, counts, multipart, upload
 
 PROBLEM = "application/problem+json"
 # (asset rows, variant rows) and the files under the store root

@@ -12,7 +12,7 @@ from server.api.registry import api
 from server.auth.policy import Audience
 from server.delivery.runtime import PlayerRuntime
 from server.errors import ServiceUnavailable
-from tests.server.protocol.content import device, pair
+from tests.server.delivery.content import device, pair
 
 
 def _concrete(path: str) -> str:

@@ -11,7 +11,7 @@ from flask import Flask
 from server.app import create_app
 from server.clock import SettableClock
 from server.db import get_db
-from tests.server.uploads.helpers import settings_for
+from tests.server.assets.helpers import settings_for
 
 
 @pytest.fixture

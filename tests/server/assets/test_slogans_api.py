@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.assets.models import Asset, Variant
-from server.errors import ConfigError, ValidationFailed
+from server.media.errors import InvalidMediaRequest, MediaSetupError
 from server.media.fonts import find_font
 from tests.factories import World
-from tests.server.uploads.helpers import body, counts, get
+from tests.server.assets.helpers import body, counts, get
 
 SLOGAN = "网络安全为人民，网络安全靠人民"
 URL = "/api/v1/assets/slogans"
@@ -29,7 +29,7 @@ def fonts() -> None:
     ):
         try:
             find_font(family, "bold")
-        except (ValidationFailed, ConfigError):
+        except (InvalidMediaRequest, MediaSetupError):
             pytest.skip(f"fontconfig has no {family!r} font (Debian package {package})")
 
 

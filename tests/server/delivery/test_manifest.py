@@ -15,7 +15,7 @@ from server.config import Settings
 from server.db import get_db
 from server.delivery.runtime import PlayerRuntime
 from server.media.store import MediaStore
-from tests.server.protocol.content import campaign, device, image_asset, pair, publish
+from tests.server.delivery.content import campaign, device, image_asset, pair, publish
 
 MANIFEST = "/api/v1/player/manifest"
 

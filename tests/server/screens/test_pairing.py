@@ -14,7 +14,7 @@ from server.clock import SettableClock
 from server.screens.codes import ALPHABET
 from server.screens.models import Pairing, Screen
 from tests.server.api.objects import group
-from tests.server.protocol.content import device, pair
+from tests.server.delivery.content import device, pair
 
 HELLO = "/api/v1/player/hello"
 CLAIM = "/api/v1/pairings/claim"

@@ -1,4 +1,4 @@
-"""server.groups without HTTP: nesting, cycles, descendants, and who may change membership."""
+"""Groups without HTTP: nesting, cycles, descendants, and who may change membership."""
 
 from __future__ import annotations
 

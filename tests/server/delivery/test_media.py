@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from server.clock import SettableClock
 from server.config import Settings
 from server.media.store import MediaStore
-from tests.server.protocol.content import campaign, device, image_asset, pair, publish
+from tests.server.delivery.content import campaign, device, image_asset, pair, publish
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 

@@ -21,14 +21,14 @@ from server.db import get_db
 from server.media.store import LocalStore
 from tests.conftest import T0
 from tests.factories import World
-from tests.server.media.samples import encoded, noise
-from tests.server.uploads.helpers import (
+from tests.server.assets.helpers import (
     STARTUP_DEADLINE_S,
     blobs,
     counts,
     multipart,
     server,
 )
+from tests.server.media.samples import encoded, noise
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

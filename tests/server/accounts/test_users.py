@@ -1,4 +1,4 @@
-"""server.users and server.scope without HTTP: admin reach by nearest membership, lock-outs."""
+"""Users and scope without HTTP: admin reach by nearest membership, lock-outs."""
 
 from __future__ import annotations
 
