@@ -99,17 +99,17 @@ def assets_select(actor: Actor, filters: AssetFilter) -> Select[Asset]:
 
 
 def where_used(session: Session, asset_ids: Sequence[int]) -> dict[int, list[str]]:
-    """The names of the playlists each asset is in (one query for all of them)."""
+    """The playlists each asset is in, as "name (#id)" (one query for all of them)."""
     if not asset_ids:
         return {}
     rows = session.execute(
-        select(PlaylistItem.asset_id, Playlist.name)
+        select(PlaylistItem.asset_id, Playlist.id, Playlist.name)
         .join(Playlist, Playlist.id == PlaylistItem.playlist_id)
         .where(PlaylistItem.asset_id.in_(sorted(set(asset_ids))))
         .distinct()
         .order_by(Playlist.name)
     ).all()
     used: dict[int, list[str]] = {}
-    for asset_id, name in rows:
-        used.setdefault(asset_id, []).append(name)
+    for asset_id, playlist_id, name in rows:
+        used.setdefault(asset_id, []).append(f"{name} (#{playlist_id})")
     return used

@@ -131,7 +131,7 @@ def fleet_counts(
     return FleetCounts(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
 
 
-def _sorted(stmt: Select[Any], sort: str, cutoff: datetime) -> Select[Any]:
+def _sorted(stmt: Select[Screen, str], sort: str, cutoff: datetime) -> Select[Screen, str]:
     key = sort.removeprefix("-")
     column: Any = {
         "name": Screen.name,
