@@ -306,7 +306,7 @@ def test_hostile_strings_render_as_text_everywhere_under_a_strict_csp(console: C
 
 
 ALL_PAGES = (
-    "/fleet", "/fleet?state=online&sort=-last_seen_at", "/screens/1", "/screens/pair",
+    "/fleet", "/fleet?state=online&sort=-last_seen_at", "/screens/{screen}", "/screens/pair",
     "/enrolment-tokens", "/groups", "/media", "/media/slogan", "/people", "/me",
 )  # fmt: skip
 
@@ -321,10 +321,17 @@ def test_every_page_in_both_languages_without_a_console_error(
 
     with (TRANSLATIONS / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po").open("rb") as f:
         english = [m.id for m in read_po(f) if isinstance(m.id, str) and " " in m.id]
+    screen = api_session(console).post(
+        console.url("/api/v1/screens"),
+        json={"organisation_id": console.organisation_id, "name": f"Walk {locale}"},
+        timeout=10,
+    )
+    assert screen.status_code == 201, screen.text
     page = console.page(locale, width=390, height=844)
     page.context.add_init_script(WATCH_CSP)
     console.sign_in(page, console.admin)
     for path in ALL_PAGES:
+        path = path.format(screen=screen.json()["id"])
         response = page.goto(console.url(path))
         assert response is not None and response.status == 200, path
         page.wait_for_load_state("networkidle")
