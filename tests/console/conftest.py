@@ -152,6 +152,20 @@ def _fresh_pg(server_url: str, tmp: Path) -> str:
     return admin.set(database=name).render_as_string(hide_password=False)
 
 
+def drop_pg(server: ServerProcess) -> None:
+    """Drop the PostgreSQL database `start_module_server` made (if it made one)."""
+    url = server.env.get(env_name("database_url"))
+    if not url or not os.environ.get("SIGNAGE_TEST_DATABASE_URL"):
+        return
+    import psycopg
+    from sqlalchemy import make_url
+
+    made = make_url(url)
+    admin = make_url(os.environ["SIGNAGE_TEST_DATABASE_URL"]).set(drivername="postgresql")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{made.database}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     if not CHROMIUM.exists():
@@ -174,4 +188,5 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         browser.close()
         playwright.stop()
         server.stop()
+        drop_pg(server)
         shutil.rmtree(tmp / "players", ignore_errors=True)

@@ -12,7 +12,14 @@ import requests
 from PIL import Image, ImageDraw
 from sqlalchemy import insert, select
 
-from tests.console.conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD, seed, start_module_server
+from tests.console.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PASSWORD,
+    drop_pg,
+    seed,
+    start_module_server,
+)
 
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
 LOCALES = {"en": "en", "zh": "zh-CN"}
@@ -157,6 +164,7 @@ def main(out: Path) -> None:
                 browser.close()
         finally:
             server.stop()
+            drop_pg(server)
 
 
 if __name__ == "__main__":
