@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, Response
 from server import clock, db, storage, web
 from server.accounts import pages as account_pages
 from server.accounts.views import organisations, sessions, tokens, users
+from server.alerts import views as alerts
 from server.api import problems
 from server.api.registry import API_PREFIX, api
 from server.api.spec import openapi_json
@@ -19,10 +20,12 @@ from server.assets import pages as asset_pages
 from server.assets.views import records, uploads
 from server.auth.policy import POLICY_ATTR, PUBLIC, declare
 from server.campaigns import views as campaigns
+from server.campaigns.files import views as campaign_files
 from server.clock import Clock
 from server.config import Settings, load_settings, with_secret
 from server.delivery import media, runtime
 from server.delivery import views as player
+from server.monitoring import views as monitoring
 from server.playlists import views as playlists
 from server.reports import views as reports
 from server.screens import pages as screen_pages
@@ -61,6 +64,7 @@ def create_app(
     storage.init_app(app, settings)
     problems.init_app(app)
     _register_api(app)
+    monitoring.init_app(app)
     runtime.init_app(app, f"{API_PREFIX}{player.bp.url_prefix}/")
     app.register_blueprint(media.bp)
     web.init_app(app)
@@ -85,6 +89,8 @@ API_BLUEPRINTS = [
     reports.bp,
     uploads.bp,
     campaigns.bp,
+    campaign_files.bp,
+    alerts.bp,
 ]
 
 # The console's pages, by domain (the frame they share is server.web).

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from server import clock
 from server.config import Settings, load_settings
 from server.db import Database, make_engine
-from server.errors import KNOWN_ERRORS, ConfigError
+from server.errors import ConfigError, KnownError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,7 +38,7 @@ def friendly(fn: F) -> F:
         except ConfigError as exc:
             click.echo(f"signage: configuration: {exc.detail}", err=True)
             sys.exit(2)
-        except KNOWN_ERRORS as exc:
+        except KnownError as exc:
             fields = "".join(f"\n  {e.field}: {e.reason}" for e in exc.errors)
             click.echo(f"signage: {exc.detail}{fields}", err=True)
             sys.exit(1)

@@ -6,19 +6,11 @@ that were wrong. Each class carries the HTTP status it maps to.
 
 from __future__ import annotations
 
-from server.media.errors import FieldError, MediaError
+from server.media.errors import FieldError, KnownError
 
 
-class SignageError(Exception):
-    """Root of every error the server raises on purpose."""
-
-    status: int = 500
-    title: str = "Internal Server Error"
-
-    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.errors: list[FieldError] = list(errors or [])
+class SignageError(KnownError):
+    """Root of every error the server raises on purpose (media's are `MediaError`s)."""
 
 
 class ValidationFailed(SignageError, ValueError):
@@ -65,11 +57,17 @@ class ServiceUnavailable(SignageError):
         self.retry_after = retry_after
 
 
+class TooManyRequests(SignageError):
+    status = 429
+    title = "Too Many Requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
+
+
 class ConfigError(SignageError):
     """A setting is missing or malformed; start-up stops with this message."""
 
 
-# What the server raises on purpose: its own errors and those of the pure media package.
-# Both carry `status`, `title`, `detail` and `errors`; handlers catch this tuple.
-KNOWN_ERRORS = (SignageError, MediaError)
-__all__ = ["FieldError", "KNOWN_ERRORS", "MediaError"]
+__all__ = ["FieldError", "KnownError"]

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from server.errors import FieldError, MediaError, SignageError, ValidationFailed
+from server.errors import FieldError, KnownError, ValidationFailed
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -63,15 +63,13 @@ def validation_failed(exc: ValidationError, where: str) -> ValidationFailed:
 
 
 def init_app(app: Flask) -> None:
-    def _known(exc: SignageError | MediaError) -> Response:
+    @app.errorhandler(KnownError)
+    def _known(exc: KnownError) -> Response:
         headers = {}
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
             headers["Retry-After"] = str(retry_after)
         return problem(exc.status, exc.title, exc.detail, exc.errors, headers)
-
-    app.register_error_handler(SignageError, _known)
-    app.register_error_handler(MediaError, _known)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:

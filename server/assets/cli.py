@@ -13,7 +13,7 @@ from server.assets.gc import collect
 from server.assets.uploads import Author, MediaLimits, display_name, ingest_file
 from server.cli import friendly, now, settings_from
 from server.db import Database, make_engine
-from server.errors import KNOWN_ERRORS
+from server.errors import KnownError
 from server.storage import make_store
 
 asset: click.Group = click.Group("asset", help="Assets: add image files.")
@@ -56,7 +56,7 @@ def asset_add(ctx: click.Context, files: tuple[Path, ...], org_name: str, title:
                     )
                     session.commit()
                     verb, sha = ("added" if result.created else "exists"), result.asset.sha256
-            except KNOWN_ERRORS as exc:
+            except KnownError as exc:
                 refused += 1
                 click.echo(f"refused {name}: {exc.detail}")
             except OSError as exc:

@@ -6,51 +6,56 @@ folder, no database and no media, and roll back whatever session they opened.
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 import click
-from sqlalchemy.orm import Session
 
-from server.campaigns.files.check import check_campaign
 from server.campaigns.files.export import PosterFiles, export_campaign, find_campaign
-from server.campaigns.files.plan import make_plan, render_plan
-from server.campaigns.files.service import apply_file
+from server.campaigns.files.remote import Remote
+from server.campaigns.files.said import Said, say_apply, say_check, say_plan
+from server.campaigns.files.service import actor_by_email
 from server.cli import friendly, now, reading, settings_from, writing
 from server.storage import make_store
 
-EXIT_PROBLEMS = 2
-
 ORG = click.option("--org", "org", help="Organisation the campaign belongs to.")
-
-
-def _print_problems(lines: list[str]) -> None:
-    for line in lines:
-        click.echo(line)
-    click.echo(f"{len(lines)} problem{'s' if len(lines) != 1 else ''}", err=True)
-    sys.exit(EXIT_PROBLEMS)
-
-
-def _checked(session: Session | None, file: str, org: str | None, start_on: date | None) -> Any:
-    checked = check_campaign(session, Path(file), org_name=org, start_on=start_on)
-    if checked.problems:
-        _print_problems(checked.render(file))
-    return checked
-
-
 FILE = click.argument("file", type=click.Path(dir_okay=False))
 START_ON = click.option(
     "--start-on",
     type=click.DateTime(["%Y-%m-%d"]),
     help="Move the campaign so that it starts on this date (YYYY-MM-DD).",
 )
+SERVER = click.option(
+    "--server",
+    envvar="SIGNAGE_SERVER",
+    help="Ask this server (https://…) instead of the local database. Env: SIGNAGE_SERVER.",
+)
+TOKEN = click.option(
+    "--token", envvar="SIGNAGE_TOKEN", help="API token for --server. Env: SIGNAGE_TOKEN."
+)
 
 
 def _day(value: datetime | None) -> date | None:
     return value.date() if value is not None else None
+
+
+def _say(said: Said) -> None:
+    """Print what a command said, as the local command always has, and exit with its status."""
+    for line in said.out:
+        click.echo(line)
+    for line in said.err:
+        click.echo(line, err=True)
+    if said.exit:
+        sys.exit(said.exit)
+
+
+def _remote(server: str | None, token: str | None) -> Remote | None:
+    if server is None:
+        return None
+    if not token:
+        raise click.UsageError("--server needs --token (or SIGNAGE_TOKEN)")
+    return Remote(server, token)
 
 
 @click.group()
@@ -62,22 +67,26 @@ def campaign() -> None:
 @FILE
 @ORG
 @START_ON
+@SERVER
+@TOKEN
 @click.pass_context
 @friendly
-def check_cmd(ctx: click.Context, file: str, org: str | None, start_on: datetime | None) -> None:
+def check_cmd(
+    ctx: click.Context,
+    file: str,
+    org: str | None,
+    start_on: datetime | None,
+    server: str | None,
+    token: str | None,
+) -> None:
     """Check FILE completely; print each problem as FILE:LINE: field: reason (exit 2)."""
+    remote = _remote(server, token)
+    if remote is not None:
+        _say(remote.send("check", Path(file), file, org=org, start_on=_day(start_on)))
+        return
     with reading(ctx, required=False) as session:
-        checked = _checked(session, file, org, _day(start_on))
-        spec = checked.spec
-        click.echo(
-            f"{file}: ok: campaign {spec.name!r}, {len(spec.playlists)} playlists,"
-            f" {len(spec.entries)} schedule entries"
-        )
-        if session is None:
-            click.echo(
-                "note: no database yet, so organisation, group and screen names were not checked",
-                err=True,
-            )
+        said = say_check(session, Path(file), file, org, _day(start_on))
+    _say(said)
 
 
 @campaign.command("plan")
@@ -85,41 +94,30 @@ def check_cmd(ctx: click.Context, file: str, org: str | None, start_on: datetime
 @ORG
 @START_ON
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@SERVER
+@TOKEN
 @click.pass_context
 @friendly
 def plan_cmd(
-    ctx: click.Context, file: str, org: str | None, start_on: datetime | None, as_json: bool
+    ctx: click.Context,
+    file: str,
+    org: str | None,
+    start_on: datetime | None,
+    as_json: bool,
+    server: str | None,
+    token: str | None,
 ) -> None:
     """Show what applying FILE would add, change and remove, and the conflicts it brings."""
+    remote = _remote(server, token)
+    if remote is not None:
+        _say(
+            remote.send("plan", Path(file), file, org=org, start_on=_day(start_on), json=as_json)
+        )
+        return
     with reading(ctx) as session:
         assert session is not None
-        checked = _checked(session, file, org, _day(start_on))
-        plan = make_plan(session, checked.bound, now(ctx))
-    if as_json:
-        click.echo(json.dumps(_plan_json(plan), ensure_ascii=False, indent=2))
-    else:
-        for line in render_plan(plan):
-            click.echo(line)
-
-
-def _plan_json(plan: Any) -> dict[str, Any]:
-    return {
-        "campaign": plan.campaign,
-        "organisation": plan.organisation,
-        "new": plan.new,
-        "status": plan.status,
-        "changes": [{"op": c.op, "what": c.what, "detail": c.detail} for c in plan.changes],
-        "conflicts": [
-            {
-                "start": c.start.isoformat(),
-                "end": c.end.isoformat(),
-                "screens": list(c.screens),
-                "rules": list(c.rules),
-                "detail": c.detail,
-            }
-            for c in plan.conflicts
-        ],
-    }
+        said = say_plan(session, Path(file), file, org, _day(start_on), now(ctx), as_json=as_json)
+    _say(said)
 
 
 @campaign.command("apply")
@@ -128,6 +126,8 @@ def _plan_json(plan: Any) -> dict[str, Any]:
 @START_ON
 @click.option("--as", "as_email", help="Act as this user (audit, roles); default: full rights.")
 @click.option("--publish", is_flag=True, help="Publish straight away (approvers and admins).")
+@SERVER
+@TOKEN
 @click.pass_context
 @friendly
 def apply_cmd(
@@ -137,22 +137,37 @@ def apply_cmd(
     start_on: datetime | None,
     as_email: str | None,
     publish: bool,
+    server: str | None,
+    token: str | None,
 ) -> None:
-    """Apply FILE as a draft (or published, with --publish); again, it changes nothing."""
+    """Apply FILE as a draft (or published, with --publish); again, it changes nothing.
+
+    With --server, the token's user applies it (and --as is refused)."""
+    remote = _remote(server, token)
+    if remote is not None:
+        if as_email:
+            raise click.UsageError("--as acts on the local database; --server acts as the token")
+        _say(
+            remote.send(
+                "apply", Path(file), file, org=org, start_on=_day(start_on), publish=publish
+            )
+        )
+        return
     settings = settings_from(ctx)
     with writing(ctx) as session:
-        checked = _checked(session, file, org, _day(start_on))
-        outcome = apply_file(
+        said = say_apply(
             session,
             make_store(settings),
             settings,
-            checked.bound,
+            Path(file),
+            file,
+            org,
+            _day(start_on),
             now(ctx),
-            as_email=as_email,
+            actor_by_email(session, as_email),
             publish=publish,
         )
-    for line in outcome:
-        click.echo(line)
+    _say(said)
 
 
 @campaign.command("export")

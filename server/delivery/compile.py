@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from server.assets.models import Asset
 from server.assets.variants import DeliveredAsset, deliver
 from server.campaigns.publications import PlaylistContent, PublishedContent
-from server.delivery.fingerprint import PROTOCOL, Fingerprint, window
-from server.errors import KNOWN_ERRORS
+from server.delivery.fingerprint import DOCUMENT, Fingerprint, window
+from server.errors import KnownError
 from server.media.images import DEFAULT_MAX_PIXELS
 from server.media.profiles import Profile
 from server.media.store import MediaStore
@@ -90,7 +90,7 @@ class _Deliveries:
                 now=self.now,
                 max_pixels=self.max_pixels,
             )
-        except KNOWN_ERRORS as exc:
+        except KnownError as exc:
             # One bad poster must not take the whole manifest (and so the screen) down.
             log.warning("manifest: asset %s cannot be delivered: %s", asset_id, exc.detail)
             return None
@@ -200,5 +200,5 @@ def commands_json(commands: Sequence[Command]) -> str:
 
 def assemble(etag: str, part: str, commands: str) -> bytes:
     """The whole document: protocol, version (= the ETag), the shared part, the commands."""
-    head = _dumps({"protocol": PROTOCOL, "version": etag})[:-1]
+    head = _dumps({"protocol": DOCUMENT, "version": etag})[:-1]
     return f'{head},{part},"commands":{commands}}}'.encode()

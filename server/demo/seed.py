@@ -18,7 +18,7 @@ from server.accounts.models import Organisation, Role, User
 from server.accounts.organisations import by_name, create_organisation
 from server.accounts.users import add_user
 from server.campaigns.files.check import check_campaign, require_bound
-from server.campaigns.files.service import apply_file
+from server.campaigns.files.service import actor_by_email, apply_checked
 from server.config import Settings
 from server.db import Database, make_engine
 from server.migrations import upgrade
@@ -140,14 +140,9 @@ def seed_campaign(database: Database, settings: Settings, now: datetime) -> list
     with database.session() as session:
         checked = check_campaign(session, CAMPAIGN_FILE, org_name=PROVINCE, start_on=start)
         bound = require_bound(checked, str(CAMPAIGN_FILE))
-        return apply_file(
-            session,
-            make_store(settings),
-            seeding,
-            bound,
-            now,
-            as_email=DEMO_ADMIN,
-            publish=True,
+        actor = actor_by_email(session, DEMO_ADMIN)
+        return apply_checked(
+            session, make_store(settings), seeding, bound, now, actor, publish=True
         )
 
 

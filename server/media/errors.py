@@ -1,6 +1,6 @@
-"""Errors of the pure media package. It imports nothing of the rest of the server, so it has
-its own small hierarchy; `server.errors` re-uses `FieldError` from here, and the server's
-problem+json handler and command line treat a `MediaError` like any of their own errors."""
+"""Errors of the pure media package, which imports nothing of the rest of the server. Their
+base, `KnownError`, is also the base of `server.errors.SignageError`: the problem+json
+handler and the command line treat every `KnownError` alike."""
 
 from __future__ import annotations
 
@@ -18,8 +18,12 @@ class FieldError:
         return {"field": self.field, "reason": self.reason}
 
 
-class MediaError(Exception):
-    """Root of every error the media package raises on purpose; each has its HTTP status."""
+class KnownError(Exception):
+    """An error raised on purpose: a human `detail`, the fields at fault, an HTTP status.
+
+    The root of the server's errors too (`server.errors.SignageError`): it lives here, in the
+    lowest package, because media imports nothing of the rest of the server.
+    """
 
     status: int = 500
     title: str = "Internal Server Error"
@@ -28,6 +32,10 @@ class MediaError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.errors: list[FieldError] = list(errors or [])
+
+
+class MediaError(KnownError):
+    """Root of every error the media package raises on purpose."""
 
 
 class InvalidMediaRequest(MediaError, ValueError):
@@ -74,3 +82,17 @@ class MediaUnavailable(MediaError):
 
 class MediaSetupError(MediaError):
     """The machine lacks something media needs (fontconfig); the operator must install it."""
+
+
+class StoreUnavailable(MediaUnavailable):
+    """The remote media store could not be reached or failed (server.storage answers 503
+    with a detail that names no internal address)."""
+
+
+class StoreMisconfigured(StoreUnavailable):
+    """The store answered, but says the bucket is missing or not ours to use."""
+
+
+class ChecksumMismatch(MediaUnavailable):
+    """Bytes did not match their content hash (or the store's checksum) on the way in;
+    nothing was stored, and the same upload may be tried again."""

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from server.accounts.models import Organisation, Role
 from server.accounts.organisations import org_or_404
-from server.auth import audit
+from server.auth import audit, limits
 from server.auth.actors import ROLE_RANK, Actor
+from server.config import Settings
 from server.db import MAX_ID
-from server.errors import NotFound
-from server.screens import commands
-from server.screens.codes import normalise_code
+from server.errors import FieldError, NotFound, ValidationFailed
+from server.screens import commands, joining
 from server.screens.devices import revoke_device_token
 from server.screens.enrolment import issue_enrolment_token, revoke_enrolment_token
 from server.screens.models import Command, EnrolmentToken, Screen
@@ -46,35 +46,71 @@ def claim_code(
     now: datetime,
     *,
     code: str,
-    organisation_id: int,
+    organisation_id: int | None,
     name: str | None = None,
     group_ids: Sequence[int] = (),
     timezone: str = "UTC",
-    screen_id: int | None = None,
+    replace_screen_id: int | None = None,
+    settings: Settings,
+    address: str,
 ) -> Screen:
-    """Claim the code a screen shows: a new screen in the organisation, or (`screen_id`) a
-    pre-registered one, which then keeps its organisation unless told otherwise."""
-    org = org_or_404(session, actor, organisation_id)
-    actor.require(org.path, Role.OPERATOR)
-    onto = get_screen(session, actor, screen_id, Role.OPERATOR) if screen_id else None
+    """Claim the code a screen shows: a new screen in the organisation, or (with
+    `replace_screen_id`) the device takes the place of that screen's device, which may be a
+    pre-registered screen that never had one. Wrong codes count against the organisation
+    and the caller's address (committed even though the claim fails). The caller commits."""
+    org: Organisation | None = None
+    if organisation_id is not None:
+        org = org_or_404(session, actor, organisation_id)
+        actor.require(org.path, Role.OPERATOR)
+    if replace_screen_id is not None:
+        target = get_screen(session, actor, replace_screen_id, Role.OPERATOR)
+        if org is not None and org.id != target.organisation_id:
+            raise ValidationFailed(
+                "a replacement stays in its screen's organisation",
+                [FieldError("organisation_id", "is not the replaced screen's organisation")],
+            )
+        org_key = str(target.organisation_id)
+    else:
+        org_key = str(organisation_id)
+    by_org, by_address = joining.claim_limits(settings)
+    limits.check(session, by_org, org_key, now)
+    limits.check(session, by_address, address, now)
 
-    def may_adopt(screen: Screen) -> bool:
+    def may_manage(screen: Screen) -> bool:
         role = actor.role_in(screen.organisation.path)
         return role is not None and ROLE_RANK[role] >= ROLE_RANK[Role.OPERATOR]
 
-    screen = claim(
-        session,
-        code=code,
-        organisation=org,
-        name=name,
-        group_ids=group_ids,
-        timezone=timezone,
-        now=now,
-        may_adopt=may_adopt,
-        onto=onto,
-    )
-    typed = normalise_code(code)
-    _audit(session, actor, now, "claim", "screen", screen.id, org.id, name=screen.name, code=typed)
+    try:
+        screen, replaced = claim(
+            session,
+            code=code,
+            organisation=org,
+            name=name,
+            group_ids=group_ids,
+            timezone=timezone,
+            now=now,
+            may_manage=may_manage,
+            replace_screen_id=replace_screen_id,
+        )
+    except NotFound as exc:
+        if any(e.field == "code" for e in exc.errors):  # a wrong code: it counts
+            session.rollback()
+            limits.hit(session, by_org, org_key, now)
+            limits.hit(session, by_address, address, now)
+            session.commit()
+        raise
+    typed = code.upper()
+    if replaced:
+        _audit(
+            session, actor, now, "replace_device", "screen", screen.id, screen.organisation_id,
+            code=typed, hardware_id=screen.hardware_id, device_key=screen.device_key,
+            old_device="token revoked",
+        )  # fmt: skip
+    else:
+        _audit(
+            session, actor, now, "claim", "screen", screen.id, screen.organisation_id,
+            name=screen.name, code=typed,
+        )  # fmt: skip
     return screen
 
 

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from server import clock
 from server.accounts.models import Organisation, Role
 from server.auth.actors import ROLE_RANK, Actor
-from server.auth.policy import ADMIN, READ, WRITE
+from server.auth.policy import ADMIN, READ, WRITE, client_address
 from server.auth.scope import in_scope, readable_org_clause
 from server.campaigns.preview import PreviewSegment, screen_timeline
 from server.config import Settings
@@ -189,7 +189,7 @@ def _bars(db: Session, screen: Screen, now: datetime) -> tuple[list[Bar], list[s
 
 
 def clock_span(segment: PreviewSegment, bar: Bar) -> str:
-    """"06:00–18:30" of a segment within its day, in the screen's zone (the day ends 24:00)."""
+    """ "06:00–18:30" of a segment within its day, in the screen's zone (the day ends 24:00)."""
     zone = bar.start.tzinfo
     start = max(segment.start, bar.start).astimezone(zone).strftime("%H:%M")
     end = "24:00" if segment.end >= bar.end else segment.end.astimezone(zone).strftime("%H:%M")
@@ -288,17 +288,21 @@ def pair() -> PageResult:
     form: dict[str, Any] = {"timezone": "UTC"}
     if request.method == "POST":
         form = dict(request.form)
+        onto = form_int("screen_id")
         try:
             paired = actions.claim_code(
                 db,
                 who,
                 clock.now(),
                 code=request.form.get("code", "")[:20],
-                organisation_id=form_int("organisation_id") or 0,
+                # A pre-registered screen keeps its organisation: the device takes its place.
+                organisation_id=None if onto else form_int("organisation_id") or 0,
                 name=request.form.get("name", "").strip()[:200] or None,
                 group_ids=form_ints("group_ids"),
                 timezone=request.form.get("timezone", "UTC").strip()[:64] or "UTC",
-                screen_id=form_int("screen_id"),
+                replace_screen_id=onto,
+                settings=_settings(),
+                address=client_address(),
             )
             db.commit()
             return redirect(url_for("screens_pages.screen", screen_id=paired.id, paired=1))

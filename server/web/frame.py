@@ -9,14 +9,13 @@ from typing import Any, Final, TypeVar, cast
 
 from flask import abort, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from server.accounts.models import Organisation
 from server.auth.actors import Actor
 from server.auth.policy import Audience, Policy, current_actor, declare, enforce
-from server.db import MAX_ID, get_session
+from server.db import MAX_ID
 from server.errors import Forbidden, NotFound, SignageError, Unauthorized
 from server.media.errors import MediaError
 
@@ -38,8 +37,6 @@ def page(policy: Policy) -> Callable[[F], F]:
     def wrap(view: F) -> F:
         @functools.wraps(view)
         def inner(*args: Any, **kwargs: Any) -> Any:
-            if request.method != "GET":
-                take_write_lock()
             if policy.audience is Audience.OPERATOR:
                 try:
                     enforce(policy)
@@ -62,16 +59,6 @@ def page(policy: Policy) -> Callable[[F], F]:
         return cast(F, inner)
 
     return wrap
-
-
-def take_write_lock() -> None:
-    """On SQLite, a transaction that has read cannot write once another connection has
-    committed (heartbeats commit every few seconds): "database is locked" at once, whatever
-    the busy timeout. A page that changes data takes the write lock before its first read,
-    so it waits its turn instead."""
-    db = get_session()
-    if db.get_bind().dialect.name == "sqlite":
-        db.execute(text("UPDATE job_leases SET name = name WHERE 0"))
 
 
 def actor() -> Actor:

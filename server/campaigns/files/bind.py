@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from server.accounts.models import Organisation
 from server.assets.ingest import canonical_slogan, find_asset, image_digest, slogan_sha256
 from server.assets.models import Asset, AssetKind
+from server.auth.actors import Actor
 from server.campaigns.files.checks import poster_path
 from server.campaigns.files.load import Problem
 from server.campaigns.files.schema import (
@@ -28,7 +29,7 @@ from server.campaigns.files.schema import (
 )
 from server.campaigns.files.state import CampaignState, EntryState, ItemState
 from server.campaigns.snapshot import normal_targets
-from server.errors import KNOWN_ERRORS
+from server.errors import KnownError
 from server.screens.models import Group, Screen
 
 
@@ -39,17 +40,26 @@ class Bound:
 
 
 def choose_organisation(
-    session: Session, spec: CampaignSpec, org_name: str | None
+    session: Session, spec: CampaignSpec, org_name: str | None, actor: Actor | None = None
 ) -> tuple[Organisation | None, list[Problem]]:
-    """`--org`, else the file's `organisation`, else the only root organisation."""
+    """`--org`, else the file's `organisation`, else the only root organisation (for an
+    actor: the only organisation it belongs to). An organisation the actor may not see is
+    answered as one that does not exist."""
     name = org_name or spec.organisation
     line = spec.lines.get("organisation", 1)
     if name is not None:
         org = session.scalar(select(Organisation).where(Organisation.name == name))
-        if org is None:
+        if org is None or (actor is not None and not actor.sees(org.path)):
             where = "--org" if org_name else "organisation"
             return None, [Problem(line if not org_name else 1, where, f"no organisation {name!r}")]
         return org, []
+    if actor is not None:
+        own = [session.get(Organisation, int(p.strip("/").rsplit("/", 1)[-1])) for p in actor.roles]
+        if len(own) == 1 and own[0] is not None:
+            return own[0], []
+        return None, [
+            Problem(1, "organisation", "you belong to several organisations: name one with --org")
+        ]
     roots = list(session.scalars(select(Organisation).where(Organisation.parent_id.is_(None))))
     if len(roots) == 1:
         return roots[0], []
@@ -146,7 +156,7 @@ class _Binder:
         path = poster_path(self.spec, item)
         try:
             sha = image_digest(self.session, self.org.id, path)
-        except KNOWN_ERRORS as exc:
+        except KnownError as exc:
             self.bad(item.line, field, exc.detail)
             return None
         return ItemState(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from server.auth.actors import Actor
 from server.campaigns.files.bind import Bound, bind, choose_organisation
 from server.campaigns.files.load import Problem, load_campaign
 from server.campaigns.files.schema import CampaignSpec
@@ -36,6 +37,7 @@ def check_campaign(
     *,
     org_name: str | None = None,
     start_on: date | None = None,
+    actor: Actor | None = None,
 ) -> Checked:
     """Every problem of the file at `path`; with a session, bound to the database too.
 
@@ -48,7 +50,7 @@ def check_campaign(
         spec = shift_to(spec, start_on)
     if session is None:
         return Checked(spec)
-    org, org_problems = choose_organisation(session, spec, org_name)
+    org, org_problems = choose_organisation(session, spec, org_name, actor)
     if org is None:
         return Checked(spec, None, org_problems)
     bound, bind_problems = bind(session, spec, org)

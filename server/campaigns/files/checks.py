@@ -15,7 +15,7 @@ from server.campaigns.files.schema import (
     ItemSpec,
     format_date_range,
 )
-from server.errors import KNOWN_ERRORS
+from server.errors import KnownError
 from server.media.images import inspect_image
 
 Found = tuple[int, str, str]  # line, field, reason
@@ -41,7 +41,7 @@ def _item_problems(spec: CampaignSpec, item: ItemSpec, field: str) -> Iterator[F
         try:
             slogan = canonical_slogan(item.source, item.style)
             require_slogan_glyphs(slogan["text"], slogan["style"])
-        except KNOWN_ERRORS as exc:
+        except KnownError as exc:
             for err in exc.errors or []:
                 sub = "slogan" if err.field == "text" else f"style.{err.field}"
                 sub = err.field if err.field.startswith("style.") else sub
@@ -59,11 +59,13 @@ def _item_problems(spec: CampaignSpec, item: ItemSpec, field: str) -> Iterator[F
         return
     path = poster_path(spec, item)
     if not path.is_file():
-        yield item.line, f"{field}.poster", f"no such file: {path}"
+        # The path as the file gives it: a server checking an uploaded file must not show
+        # where it unpacked it.
+        yield item.line, f"{field}.poster", f"no such file: {item.source}"
         return
     try:
         inspect_image(path)
-    except KNOWN_ERRORS as exc:
+    except KnownError as exc:
         yield item.line, f"{field}.poster", exc.detail
 
 

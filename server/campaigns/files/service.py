@@ -1,4 +1,5 @@
-"""Apply a checked campaign file as someone, and publish it if asked: the CLI's one call."""
+"""Apply a checked campaign file as someone, and publish it if asked: the one call the
+command line, the API and the demo make."""
 
 from __future__ import annotations
 
@@ -29,18 +30,17 @@ def actor_by_email(session: Session, email: str | None) -> Actor:
     return actor_for_user(user)
 
 
-def apply_file(
+def apply_checked(
     session: Session,
     store: MediaStore,
     settings: Settings,
     bound: Bound,
     now: datetime,
+    actor: Actor,
     *,
-    as_email: str | None = None,
     publish: bool = False,
 ) -> list[str]:
-    """Apply `bound`, then publish when asked; what happened, as lines for the operator."""
-    actor = actor_by_email(session, as_email)
+    """Apply `bound` as `actor`, then publish when asked; what happened, as lines."""
     applied = apply_bound(session, store, MediaLimits.from_settings(settings), bound, actor, now)
     campaign = applied.campaign
     where = f"campaign {campaign.name!r} (id {campaign.id}) in {bound.organisation.name!r}"

@@ -16,7 +16,7 @@ from server.accounts.models import Organisation, Role
 from server.accounts.organisations import org_or_404
 from server.api.registry import api
 from server.api.schemas import Id, ListQuery, Page, Strict, paginate
-from server.auth.policy import ADMIN, READ, WRITE, current_actor
+from server.auth.policy import ADMIN, READ, WRITE, client_address, current_actor
 from server.auth.scope import in_scope
 from server.config import Settings
 from server.db import MAX_ID, get_session
@@ -36,13 +36,19 @@ def _settings() -> Settings:
 
 class ClaimIn(Strict):
     code: str = Field(min_length=1, max_length=20, description="The code the screen shows")
-    organisation_id: int = Field(ge=1, le=MAX_ID)
+    organisation_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="Required unless replace_screen_id is given"
+    )
+    replace_screen_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="Accept the device as the replacement of this screen's device: the screen "
+        "keeps its place and history, its old device token stops working",
+    )
     name: str | None = Field(default=None, min_length=1, max_length=200)
     group_ids: list[Id] = Field(default_factory=list, max_length=100)
     timezone: str = Field(default="UTC", max_length=64)
-    screen_id: Id | None = Field(
-        default=None, description="A pre-registered screen the player takes over"
-    )
 
 
 class ClaimedScreenOut(BaseModel):
@@ -65,10 +71,21 @@ class ClaimedScreenOut(BaseModel):
     body=ClaimIn,
     response=ClaimedScreenOut,
     status=201,
+    extra_responses={
+        409: "The device's hardware id belongs to another screen (see replace_screen_id)",
+        429: "Too many wrong codes for this organisation or from this address",
+    },
 )
 def claim_code(body: ClaimIn) -> ClaimedScreenOut:
     db = get_session()
-    screen = actions.claim_code(db, current_actor(), clock.now(), **body.model_dump())
+    screen = actions.claim_code(
+        db,
+        current_actor(),
+        clock.now(),
+        **body.model_dump(),
+        settings=_settings(),
+        address=client_address(),
+    )
     db.commit()
     return ClaimedScreenOut(
         id=screen.id,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from server.errors import SignageError
+from server.errors import KnownError
 from server.media.errors import MediaRejected, UnsupportedMedia
 
 POLYGLOT_SCRIPT = b"*/=alert('polyglot');/*"
@@ -136,7 +136,7 @@ class Hostile:
 
     name: str
     make: Callable[[], bytes]
-    error: type[SignageError]
+    error: type[KnownError]
     reason: str
 
 
