@@ -117,6 +117,18 @@ class Settings(BaseModel):
         description="TESTS AND DEMOS ONLY: a file that sets the server clock (an RFC 3339 "
         "instant, or +/- seconds from the system clock); see server.clock.FileClock.",
     )
+    job_check_s: float = Field(
+        default=30,
+        ge=0.05,
+        le=3600,
+        description="How often the job runner checks its lease and what is due; a lease "
+        "lasts three checks, so another node's runner takes over within that after a crash.",
+    )
+    job_gate_dir: Path | None = Field(
+        default=None,
+        description="TESTS ONLY: adds an hourly job `gate` that, on each tick, writes "
+        "<dir>/<tick>.started and waits for <dir>/<tick>.go (see server.jobs.gate_job).",
+    )
     play_retention_days: int = Field(
         default=730, ge=1, le=36500, description="How long proof-of-play events are kept."
     )
