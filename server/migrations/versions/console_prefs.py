@@ -1,7 +1,7 @@
 """console preferences: each user's language and time zone
 
 Revision ID: console_prefs
-Revises: 0001
+Revises: alerts_1
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "console_prefs"
-down_revision: str | None = "0001"
+down_revision: str | None = "alerts_1"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
