@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from server.errors import ConfigError
+from server.faults import POINTS
 from server.media.s3 import parse_s3_url
 
 ENV_PREFIX = "SIGNAGE_"
@@ -129,6 +130,11 @@ class Settings(BaseModel):
         description="TESTS ONLY: adds an hourly job `gate` that, on each tick, writes "
         "<dir>/<tick>.started and waits for <dir>/<tick>.go (see server.jobs.gate_job).",
     )
+    faults: tuple[str, ...] = Field(
+        default=(),
+        description="TESTS ONLY: comma-separated fault points (server.faults.POINTS) where the "
+        "process kills itself, to test what a crash there leaves. Never set in production.",
+    )
     play_retention_days: int = Field(
         default=730, ge=1, le=36500, description="How long proof-of-play events are kept."
     )
@@ -229,6 +235,16 @@ class Settings(BaseModel):
                 sep and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0
             ):
                 raise ValueError(f"{profile!r} is not WIDTHxHEIGHT")
+        return tuple(value)
+
+    @field_validator("faults", mode="before")
+    @classmethod
+    def _known_faults(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [p.strip() for p in value.split(",") if p.strip()]
+        unknown = [p for p in value if p not in POINTS]
+        if unknown:
+            raise ValueError(f"unknown fault points {unknown}; known: {', '.join(POINTS)}")
         return tuple(value)
 
     @field_validator("trusted_proxies", mode="before")

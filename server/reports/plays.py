@@ -17,10 +17,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from server.accounts.models import Organisation
+from server.accounts.organisations import org_or_404
 from server.assets.models import Asset, Variant
+from server.auth.actors import Actor
+from server.auth.scope import in_scope
 from server.errors import FieldError, ValidationFailed
 from server.reports.models import PlayEvent
-from server.scheduling.localtime import day_containing, day_start, zone
+from server.scheduling.localtime import check_zone, day_containing, day_start, zone
 from server.screens.devices import DeviceScreen
 
 MAX_BATCH: Final = 1000
@@ -248,3 +251,44 @@ def play_report(
             )
         )
     return Report(since, until, timezone, groups, rows)
+
+
+def _instant(value: datetime | date | None, tz_name: str, default: datetime) -> datetime:
+    if value is None:
+        return default
+    if isinstance(value, datetime):
+        return value
+    return day_start(value, zone(tz_name))
+
+
+def plays_report(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    *,
+    since: datetime | date | None = None,
+    until: datetime | date | None = None,
+    timezone: str = "UTC",
+    group_by: str | Sequence[str] = GROUPS,
+    organisation_id: int | None = None,
+    screen_id: int | None = None,
+    campaign: str | None = None,
+) -> Report:
+    """The plays the actor may see, by default over the last 7 days; a date means its local
+    midnight in `timezone`."""
+    problem = check_zone(timezone)
+    if problem is not None:
+        raise ValidationFailed(f"unknown time zone {timezone!r}", [FieldError("timezone", problem)])
+    end = _instant(until, timezone, now)
+    start = _instant(since, timezone, end - timedelta(days=7))
+    where = [in_scope(actor)]
+    if organisation_id is not None:
+        org = org_or_404(session, actor, organisation_id)
+        where.append(Organisation.path.startswith(org.path))
+    if screen_id is not None:
+        where.append(PlayEvent.screen_id == screen_id)
+    if campaign is not None:
+        where.append(PlayEvent.campaign == campaign)
+    return play_report(
+        session, since=start, until=end, timezone=timezone, group_by=group_by, where=where
+    )

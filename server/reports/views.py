@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Literal
 
 from flask import Blueprint, Response, json
 from pydantic import AwareDatetime, BaseModel, Field
 
 from server import clock
-from server.accounts.models import Organisation
-from server.accounts.organisations import org_or_404
 from server.api.registry import api
 from server.api.schemas import Strict
 from server.auth.policy import READ, current_actor
-from server.auth.scope import in_scope
 from server.db import MAX_ID, get_session
-from server.errors import FieldError, ValidationFailed
-from server.reports.models import PlayEvent
-from server.reports.plays import GROUPS, Report, play_report
-from server.scheduling.localtime import check_zone, day_start, zone
+from server.reports import plays
+from server.reports.plays import GROUPS, Report
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 CSV_COLUMNS = (
@@ -76,14 +71,6 @@ class PlayReportOut(BaseModel):
     seconds: float
 
 
-def _instant(value: datetime | date | None, tz_name: str, default: datetime) -> datetime:
-    if value is None:
-        return default
-    if isinstance(value, datetime):
-        return value
-    return day_start(value, zone(tz_name))
-
-
 def _safe_cell(value: Any) -> Any:
     # A cell starting like a formula would run in a spreadsheet: make it plain text.
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
@@ -116,30 +103,17 @@ def _csv(report: Report) -> Response:
     raw_response="text/csv",
 )
 def plays_report(query: PlayReportQuery) -> Response:
-    db, actor = get_session(), current_actor()
-    problem = check_zone(query.timezone)
-    if problem is not None:
-        raise ValidationFailed(
-            f"unknown time zone {query.timezone!r}", [FieldError("timezone", problem)]
-        )
-    now = clock.now()
-    until = _instant(query.until, query.timezone, now)
-    since = _instant(query.since, query.timezone, until - timedelta(days=7))
-    where = [in_scope(actor)]
-    if query.organisation_id is not None:
-        org = org_or_404(db, actor, query.organisation_id)
-        where.append(Organisation.path.startswith(org.path))
-    if query.screen_id is not None:
-        where.append(PlayEvent.screen_id == query.screen_id)
-    if query.campaign is not None:
-        where.append(PlayEvent.campaign == query.campaign)
-    report = play_report(
-        db,
-        since=since,
-        until=until,
+    report = plays.plays_report(
+        get_session(),
+        current_actor(),
+        clock.now(),
+        since=query.since,
+        until=query.until,
         timezone=query.timezone,
         group_by=query.group_by,
-        where=where,
+        organisation_id=query.organisation_id,
+        screen_id=query.screen_id,
+        campaign=query.campaign,
     )
     if query.format == "csv":
         return _csv(report)

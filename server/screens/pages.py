@@ -26,7 +26,7 @@ from server.auth.scope import in_scope, readable_org_clause
 from server.campaigns.preview import PreviewSegment, screen_timeline
 from server.config import Settings
 from server.db import get_session
-from server.screens import actions, dashboard, groups, services
+from server.screens import actions, dashboard, groups, joining, services
 from server.screens.models import Command, Group, Screen, Screenshot
 from server.web.frame import (
     REFUSED,
@@ -247,7 +247,7 @@ def screen(screen_id: int) -> PageResult:
                 actions.queue_command(db, who, now, screen_id, kind)
                 notice = _("Command sent; the screen picks it up at its next poll.")
             elif what == "revoke":
-                actions.revoke_device(db, who, now, screen_id)
+                joining.revoke_device(db, who, now, screen_id)
                 notice = _("Device revoked: the player shows its pairing code again.")
             else:
                 refused = [_("Unknown action.")]
@@ -285,12 +285,12 @@ def screen_live(screen_id: int) -> PageResult:
 def pair() -> PageResult:
     db, who = get_session(), actor()
     refused: list[str] = []
-    form: dict[str, Any] = {"timezone": "UTC"}
+    form: dict[str, Any] = {}
     if request.method == "POST":
         form = dict(request.form)
         onto = form_int("screen_id")
         try:
-            paired = actions.claim_code(
+            paired = actions.claim_with_limits(
                 db,
                 who,
                 clock.now(),
@@ -299,7 +299,7 @@ def pair() -> PageResult:
                 organisation_id=None if onto else form_int("organisation_id") or 0,
                 name=request.form.get("name", "").strip()[:200] or None,
                 group_ids=form_ints("group_ids"),
-                timezone=request.form.get("timezone", "UTC").strip()[:64] or "UTC",
+                timezone=request.form.get("timezone", "").strip()[:64] or None,
                 replace_screen_id=onto,
                 settings=_settings(),
                 address=client_address(),
@@ -344,26 +344,26 @@ def enrolment_tokens() -> PageResult:
     if request.method == "POST":
         try:
             if request.form.get("action") == "revoke":
-                actions.revoke_enrolment(db, who, now, form_int("token_id") or 0)
+                joining.revoke_enrolment_token(db, who, now, form_int("token_id") or 0)
                 notice = _("Token revoked.")
             else:
                 days = form_int("days") or 7
-                _row, created = actions.create_enrolment_token(
+                _row, created = joining.create_enrolment_token(
                     db,
                     who,
                     now,
-                    org_id or 0,
+                    organisation_id=org_id or 0,
                     expires_at=now + timedelta(days=min(days, 3650)),
                     max_uses=min(form_int("max_uses") or 1, 1_000_000),
                     group_ids=form_ints("group_ids"),
-                    timezone=request.form.get("timezone", "UTC").strip()[:64] or "UTC",
+                    timezone=request.form.get("timezone", "").strip()[:64] or None,
                     name=request.form.get("name", "").strip()[:200],
                 )
             db.commit()
         except REFUSED as exc:
             db.rollback()
             refused = refusal(exc)
-    rows = actions.enrolment_tokens(db, who, org_id) if org_id else []
+    rows = joining.enrolment_tokens(db, who, org_id) if org_id else []
     return render_template(
         "screens/enrolment_tokens.html",
         orgs=orgs,

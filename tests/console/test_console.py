@@ -99,7 +99,7 @@ def test_pair_a_player_by_its_code_and_see_it_online_then_take_a_screenshot(
     typed = f" {code[:3].lower()}-{code[3:].lower()} "  # as someone reads it off a screen
     page.get_by_label("Code shown on the screen").fill(typed)
     page.get_by_label("Name (empty: the name the player gives)").fill("Lobby screen")
-    page.get_by_label("Time zone").fill("Asia/Shanghai")
+    page.get_by_label("Time zone (empty: the organisation's)").fill("Asia/Shanghai")
     page.get_by_role("button", name="Pair").click()
     page.wait_for_url(re.compile(r".*/screens/\d+\?paired=1"))
     assert page.locator("h1").inner_text() == "Lobby screen"

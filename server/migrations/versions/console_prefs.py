@@ -1,7 +1,7 @@
 """console preferences: each user's language and time zone
 
 Revision ID: console_prefs
-Revises: alerts_1
+Revises: org_timezone
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "console_prefs"
-down_revision: str | None = "alerts_1"
+down_revision: str | None = "org_timezone"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -21,10 +21,10 @@ from server.auth.scope import in_scope
 from server.config import Settings
 from server.db import MAX_ID, get_session
 from server.errors import NotFound
-from server.screens import actions
+from server.screens import actions, joining
 from server.screens.models import EnrolmentToken, Screen, Screenshot
 from server.screens.services import get_screen, offline_cutoff
-from server.screens.status import fleet_row
+from server.screens.status import asset_titles, fleet_row
 
 bp = Blueprint("fleet", __name__)
 
@@ -48,7 +48,9 @@ class ClaimIn(Strict):
     )
     name: str | None = Field(default=None, min_length=1, max_length=200)
     group_ids: list[Id] = Field(default_factory=list, max_length=100)
-    timezone: str = Field(default="UTC", max_length=64)
+    timezone: str | None = Field(
+        default=None, max_length=64, description="IANA name (default: the organisation's)"
+    )
 
 
 class ClaimedScreenOut(BaseModel):
@@ -78,13 +80,13 @@ class ClaimedScreenOut(BaseModel):
 )
 def claim_code(body: ClaimIn) -> ClaimedScreenOut:
     db = get_session()
-    screen = actions.claim_code(
+    screen = actions.claim_with_limits(
         db,
         current_actor(),
         clock.now(),
-        **body.model_dump(),
         settings=_settings(),
         address=client_address(),
+        **body.model_dump(),
     )
     db.commit()
     return ClaimedScreenOut(
@@ -103,7 +105,11 @@ class EnrolmentTokenIn(Strict):
     expires_at: AwareDatetime
     max_uses: int = Field(ge=1, le=1_000_000)
     group_ids: list[Id] = Field(default_factory=list, max_length=100)
-    timezone: str = Field(default="UTC", max_length=64)
+    timezone: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Zone of the screens that join (default: the organisation's)",
+    )
     name: str = Field(default="", max_length=200)
 
 
@@ -140,8 +146,8 @@ def _token_out(row: EnrolmentToken) -> EnrolmentTokenOut:
 )
 def create_enrolment_token(org_id: int, body: EnrolmentTokenIn) -> EnrolmentTokenCreated:
     db = get_session()
-    row, clear = actions.create_enrolment_token(
-        db, current_actor(), clock.now(), org_id, **body.model_dump()
+    row, clear = joining.create_enrolment_token(
+        db, current_actor(), clock.now(), organisation_id=org_id, **body.model_dump()
     )
     db.commit()
     return EnrolmentTokenCreated(**_token_out(row).model_dump(), token=clear)
@@ -157,7 +163,7 @@ def create_enrolment_token(org_id: int, body: EnrolmentTokenIn) -> EnrolmentToke
     list_response=True,
 )
 def list_enrolment_tokens(org_id: int) -> list[EnrolmentTokenOut]:
-    rows = actions.enrolment_tokens(get_session(), current_actor(), org_id)
+    rows = joining.enrolment_tokens(get_session(), current_actor(), org_id)
     return [_token_out(r) for r in rows]
 
 
@@ -170,7 +176,7 @@ def list_enrolment_tokens(org_id: int) -> list[EnrolmentTokenOut]:
 )
 def revoke_enrolment(token_id: int) -> None:
     db = get_session()
-    actions.revoke_enrolment(db, current_actor(), clock.now(), token_id)
+    joining.revoke_enrolment_token(db, current_actor(), clock.now(), token_id)
     db.commit()
 
 
@@ -183,7 +189,7 @@ def revoke_enrolment(token_id: int) -> None:
 )
 def revoke_device(screen_id: int) -> None:
     db = get_session()
-    actions.revoke_device(db, current_actor(), clock.now(), screen_id)
+    joining.revoke_device(db, current_actor(), clock.now(), screen_id)
     db.commit()
 
 
@@ -274,6 +280,9 @@ class FleetScreenOut(BaseModel):
     showing: str
     player_version: str
     paired: bool
+    offline_since: datetime | None = Field(
+        default=None, description="When an offline screen crossed the offline threshold"
+    )
 
 
 class FleetPage(Page[FleetScreenOut]):
@@ -310,7 +319,7 @@ def fleet(query: FleetQuery) -> dict[str, object]:
         stmt = stmt.where(seen if query.state == "online" else ~seen)
 
     def shape(screen: Screen) -> FleetScreenOut:
-        row = fleet_row(screen, screen.organisation.name, now, settings)
+        row = fleet_row(screen, screen.organisation.name, now, settings, asset_titles(db, [screen]))
         return FleetScreenOut(**asdict(row))
 
     return paginate(db, stmt, query, SORT, shape)

@@ -1,10 +1,16 @@
 """Invariants of the engine over random rules, screens and zones, checked against an oracle.
 
-The oracle (conftest.py) shares no code with the engine.
+The oracle (conftest.py) shares no code with the engine, not even its ordering enums.
+
+CI runs a fixed seed (derandomised). `SIGNAGE_PROPERTY_LONG=1` runs random seeds and ten
+times the examples, e.g. before a release:
+
+    SIGNAGE_PROPERTY_LONG=1 .venv/bin/python -m pytest tests/server/scheduling -q
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from random import Random
@@ -41,9 +47,15 @@ OracleAt = Callable[[list[Rule], ScreenFacts, datetime], tuple[object, ...]]
 OracleSpans = Callable[[Rule, str, date], list[tuple[datetime, datetime]]]
 PARTS = 1_000_000  # sample instants at k/PARTS of an interval, exactly
 ORG_PATHS = [(1,), (1, 2), (1, 3), (1, 2, 4)]
+LONG = os.environ.get("SIGNAGE_PROPERTY_LONG", "") not in ("", "0")
 PROPERTY = settings(
-    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=1200 if LONG else 120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=not LONG,
 )
+GRID = settings(PROPERTY, max_examples=300 if LONG else 30)
+Boundaries = Callable[[list[Rule], ScreenFacts, datetime, datetime], set[datetime]]
 
 
 # --- strategies -------------------------------------------------------------------------
@@ -95,9 +107,7 @@ def rules_and_screen(draw: st.DrawFn) -> tuple[list[Rule], ScreenFacts, datetime
                 first_date=first,
                 last_date=first + timedelta(days=draw(st.integers(0, 4))),
                 timezone=draw(st.one_of(st.none(), zones)),
-                weekdays=draw(
-                    st.one_of(st.none(), st.frozensets(st.integers(0, 6), min_size=1))
-                ),
+                weekdays=draw(st.one_of(st.none(), st.frozensets(st.integers(0, 6), min_size=1))),
                 windows=tuple(
                     DailyWindow(draw(wall_times), draw(wall_times))
                     for _ in range(draw(st.integers(0, 2)))
@@ -160,6 +170,23 @@ def test_every_answer_is_what_the_oracle_computes(
     samples = [s.start for s in segments] + [s.start + (s.end - s.start) / 2 for s in segments]
     samples += [start + (end - start) * f // PARTS for f in fractions]
     for t in samples:
+        assert answer(containing(segments, t)) == oracle_at(rules, screen, t), t
+
+
+@GRID
+@given(rules_and_screen())
+def test_an_independent_grid_agrees_with_the_oracle(
+    oracle_at: OracleAt, oracle_boundaries: Boundaries, case: tuple
+) -> None:
+    """Every minute across the interval and every rule boundary (by the oracle's own reading)
+    one second either side: none of these points is one the engine chose."""
+    rules, screen, start, end = case
+    segments = timeline(rules, screen, start, end)
+    grid = {start + timedelta(minutes=m) for m in range(int((end - start).total_seconds() // 60))}
+    second = timedelta(seconds=1)
+    for edge in oracle_boundaries(rules, screen, start, end):
+        grid.update(t for t in (edge - second, edge, edge + second) if start <= t < end)
+    for t in sorted(grid):
         assert answer(containing(segments, t)) == oracle_at(rules, screen, t), t
 
 
@@ -237,9 +264,7 @@ def test_conflicts_cover_exactly_the_conflicted_segments(case: tuple) -> None:
 def dst_rules(draw: st.DrawFn) -> Rule:
     base, zone_name = draw(st.sampled_from(BASE_DAYS[:6]))
     day = base + timedelta(days=1)  # the day of the change
-    near = st.builds(
-        time, st.sampled_from([0, 1, 2, 3, 4, 23]), st.sampled_from([0, 15, 30, 45])
-    )
+    near = st.builds(time, st.sampled_from([0, 1, 2, 3, 4, 23]), st.sampled_from([0, 15, 30, 45]))
     return Rule(
         id="dst",
         playlist="p",
@@ -248,17 +273,13 @@ def dst_rules(draw: st.DrawFn) -> Rule:
         first_date=day - timedelta(days=draw(st.integers(0, 1))),
         last_date=day + timedelta(days=draw(st.integers(0, 1))),
         timezone=zone_name,
-        windows=tuple(
-            DailyWindow(draw(near), draw(near)) for _ in range(draw(st.integers(0, 3)))
-        ),
+        windows=tuple(DailyWindow(draw(near), draw(near)) for _ in range(draw(st.integers(0, 3)))),
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(PROPERTY, max_examples=3000 if LONG else 300)
 @given(dst_rules())
-def test_occurrences_follow_the_documented_dst_rules(
-    oracle_spans: OracleSpans, rule: Rule
-) -> None:
+def test_occurrences_follow_the_documented_dst_rules(oracle_spans: OracleSpans, rule: Rule) -> None:
     assert rule.timezone is not None
     start = datetime.combine(rule.first_date - timedelta(days=2), time(0), UTC)
     end = datetime.combine(rule.last_date + timedelta(days=3), time(0), UTC)
@@ -298,7 +319,7 @@ def contenders(draw: st.DrawFn) -> list[Rule]:
     ]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(PROPERTY, max_examples=3000 if LONG else 300)
 @given(contenders())
 def test_the_winner_is_maximal_under_the_documented_order(
     oracle_at: OracleAt, rules: list[Rule]

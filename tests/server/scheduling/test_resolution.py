@@ -107,8 +107,9 @@ def test_tie_is_settled_by_publication_and_reported_as_a_conflict() -> None:
     ((_, _, winner, _, beaten, conflict),) = day_of([older, never, newer])
     assert (winner, beaten, conflict) == ("newer", ("older", "never"), True)
 
-    (found,) = find_conflicts([older, never, newer], [SCHOOL_SCREEN], SHANGHAI_MIDNIGHT,
-                              NEXT_MIDNIGHT)
+    (found,) = find_conflicts(
+        [older, never, newer], [SCHOOL_SCREEN], SHANGHAI_MIDNIGHT, NEXT_MIDNIGHT
+    )
     assert (found.screen, found.start, found.end) == (40, SHANGHAI_MIDNIGHT, NEXT_MIDNIGHT)
     assert (found.winner, found.rules) == ("newer", ("newer", "older", "never"))
     assert "published most recently" in found.detail
@@ -125,9 +126,7 @@ def test_same_publication_falls_back_to_the_rule_id() -> None:
 
 def test_conflicts_only_where_the_tied_rules_overlap_and_are_merged() -> None:
     morning = rule("morning", windows=(DailyWindow(time(8), time(12)),))
-    late = rule(
-        "late", windows=(DailyWindow(time(10), time(11)), DailyWindow(time(11), time(13)))
-    )
+    late = rule("late", windows=(DailyWindow(time(10), time(11)), DailyWindow(time(11), time(13))))
     found = find_conflicts([morning, late], [SCHOOL_SCREEN], SHANGHAI_MIDNIGHT, NEXT_MIDNIGHT)
     # 10:00-12:00 Shanghai: one stretch although `late` has two occurrences in it.
     assert [(c.start, c.end, c.winner) for c in found] == [
@@ -148,8 +147,7 @@ def test_conflicts_for_many_screens_are_per_screen() -> None:
     twins = [rule("x"), rule("y")]
     other = replace(SCHOOL_SCREEN, id=41)
     sibling = replace(SCHOOL_SCREEN, id=30, org_path=(1, 3))
-    found = find_conflicts(twins, [other, SCHOOL_SCREEN, sibling], SHANGHAI_MIDNIGHT,
-                           NEXT_MIDNIGHT)
+    found = find_conflicts(twins, [other, SCHOOL_SCREEN, sibling], SHANGHAI_MIDNIGHT, NEXT_MIDNIGHT)
     assert [c.screen for c in found] == [30, 40, 41]
 
 
@@ -273,10 +271,20 @@ def test_bad_rules_are_listed_by_field() -> None:
     ("rules", "screen", "start", "end", "field"),
     [
         ([rule("a"), rule("a")], SCHOOL_SCREEN, SHANGHAI_MIDNIGHT, NEXT_MIDNIGHT, "rules[1].id"),
-        ([rule("a", interval=(utc(2024, 9, 2), utc(2024, 9, 1)))], SCHOOL_SCREEN,
-         SHANGHAI_MIDNIGHT, NEXT_MIDNIGHT, "rules[0].interval.end"),
-        ([], replace(SCHOOL_SCREEN, timezone="Nowhere"), SHANGHAI_MIDNIGHT, NEXT_MIDNIGHT,
-         "screen.timezone"),
+        (
+            [rule("a", interval=(utc(2024, 9, 2), utc(2024, 9, 1)))],
+            SCHOOL_SCREEN,
+            SHANGHAI_MIDNIGHT,
+            NEXT_MIDNIGHT,
+            "rules[0].interval.end",
+        ),
+        (
+            [],
+            replace(SCHOOL_SCREEN, timezone="Nowhere"),
+            SHANGHAI_MIDNIGHT,
+            NEXT_MIDNIGHT,
+            "screen.timezone",
+        ),
         ([], SCHOOL_SCREEN, datetime(2024, 9, 2), NEXT_MIDNIGHT, "start"),
         ([], SCHOOL_SCREEN, NEXT_MIDNIGHT, SHANGHAI_MIDNIGHT, "end"),
     ],
@@ -292,8 +300,9 @@ def test_bad_input_raises_invalid_schedule_naming_the_field(
 
 def test_find_conflicts_refuses_a_screen_it_cannot_place() -> None:
     with pytest.raises(InvalidSchedule) as caught:
-        find_conflicts([rule("a")], [replace(SCHOOL_SCREEN, timezone="")], SHANGHAI_MIDNIGHT,
-                       NEXT_MIDNIGHT)
+        find_conflicts(
+            [rule("a")], [replace(SCHOOL_SCREEN, timezone="")], SHANGHAI_MIDNIGHT, NEXT_MIDNIGHT
+        )
     assert caught.value.field == "screen.timezone"
 
 
