@@ -11,11 +11,13 @@ from flask import Blueprint, Flask, Response, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 
 from server import clock, db, faults, storage, web
+from server.accounts import pages as account_pages
 from server.accounts.views import organisations, sessions, tokens, users
 from server.alerts import views as alerts
 from server.api import problems
 from server.api.registry import API_PREFIX, api
 from server.api.spec import MAX_JSON_BYTES, openapi_json
+from server.assets import pages as asset_pages
 from server.assets.views import records, uploads
 from server.auth.policy import POLICY_ATTR, PUBLIC, declare
 from server.auth.proxies import FromTrustedProxies
@@ -29,6 +31,7 @@ from server.migrations import schema_problem
 from server.monitoring import views as monitoring
 from server.playlists import views as playlists
 from server.reports import views as reports
+from server.screens import pages as screen_pages
 from server.screens.views import devices, groups, screens
 
 SERVER_TIME_HEADER = "Signage-Server-Time"
@@ -43,7 +46,10 @@ def create_app(
     """Build the app from settings (or overrides of the loaded settings) and an optional clock."""
     settings = with_secret(config if isinstance(config, Settings) else load_settings(config))
     app = Flask(
-        __name__, instance_path=str(settings.instance_path.resolve()), instance_relative_config=True
+        __name__,
+        instance_path=str(settings.instance_path.resolve()),
+        instance_relative_config=True,
+        static_folder=None,  # the console serves its own, under hashed names (server.web)
     )
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -73,6 +79,8 @@ def create_app(
     runtime.init_app(app, f"{API_PREFIX}{player.bp.url_prefix}/")
     app.register_blueprint(media.bp)
     web.init_app(app)
+    for pages in CONSOLE_BLUEPRINTS:
+        app.register_blueprint(pages)
     _stamp_server_time(app)
     _security_headers(app)
     return app
@@ -107,6 +115,9 @@ API_BLUEPRINTS = [
     campaign_files.bp,
     alerts.bp,
 ]
+
+# The console's pages, by domain (the frame they share is server.web).
+CONSOLE_BLUEPRINTS = [account_pages.bp, screen_pages.bp, asset_pages.bp]
 
 
 def _register_api(app: Flask) -> None:

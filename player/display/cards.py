@@ -114,7 +114,7 @@ def pairing_card(
     _line(draw, "Pair this screen", height * 0.18, int(unit * 4.5), width, MUTED, font_path)
     if code:
         _line(draw, " ".join(code), height * 0.45, int(unit * 14), width, ACCENT, font_path)
-        hint = "Enter this code under Screens > Pair in Signage Scheduler"
+        hint = f"Enter this code at {server.rstrip('/')}/screens/pair (Screens > Pair)"
     else:
         _line(draw, "Connecting...", height * 0.45, int(unit * 7), width, INK, font_path)
         hint = "Waiting for the server to hand out a pairing code"

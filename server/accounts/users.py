@@ -24,8 +24,10 @@ from server.auth.scope import role_clause
 from server.auth.sessions import end_user_sessions
 from server.db import MAX_ID
 from server.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from server.scheduling.localtime import check_zone
 
 EDITABLE = ("name", "active", "password")
+CONSOLE_LOCALES = ("en", "zh_CN")
 
 
 def administered_users(actor: Actor) -> ColumnElement[bool]:
@@ -287,4 +289,24 @@ def add_user(
         Membership(organisation_id=organisation.id, role=role, organisation=organisation)
     )
     session.add(user)
+    return user
+
+
+def set_preferences(
+    session: Session, actor: Actor, now: datetime, *, locale: str | None, timezone: str | None
+) -> User:
+    """The actor's own console language and time zone (None: follow the browser)."""
+    user = session.get(User, actor.user_id)
+    if user is None:
+        raise NotFound("your user no longer exists")
+    if timezone is not None and check_zone(timezone) is not None:
+        raise ValidationFailed(
+            f"unknown time zone {timezone!r}", [FieldError("timezone", "an IANA time zone name")]
+        )
+    if locale is not None and locale not in CONSOLE_LOCALES:
+        raise ValidationFailed(
+            f"unknown language {locale!r}", [FieldError("locale", "en or zh_CN")]
+        )
+    user.locale, user.timezone = locale, timezone
+    session.flush()
     return user

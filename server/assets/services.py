@@ -6,6 +6,7 @@ An organisation's assets are readable in its whole subtree, because content flow
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,7 +20,7 @@ from server.auth.actors import Actor
 from server.auth.scope import readable_org_clause, reads
 from server.db import MAX_ID
 from server.errors import Conflict, Forbidden, NotFound
-from server.playlists.models import PlaylistItem
+from server.playlists.models import Playlist, PlaylistItem
 
 
 def get_asset(session: Session, actor: Actor, asset_id: int, role: Role = Role.VIEWER) -> Asset:
@@ -54,9 +55,12 @@ def update_asset(
 def delete_asset(session: Session, actor: Actor, now: datetime, asset_id: int) -> None:
     """Delete the record (the bytes stay in the store until collected); 409 while in use."""
     asset = get_asset(session, actor, asset_id, Role.OPERATOR)
-    used = session.scalar(select(PlaylistItem.playlist_id).where(PlaylistItem.asset_id == asset.id))
-    if used is not None:
-        raise Conflict(f"asset {asset.id} is used by playlist {used}; remove it there first")
+    used = where_used(session, [asset.id]).get(asset.id)
+    if used:
+        names = ", ".join(used)
+        raise Conflict(
+            f"{asset.title or asset.id} is used by playlist {names}; remove it there first"
+        )
     before = {"sha256": asset.sha256, "title": asset.title}
     audit.changed(session, actor, now, "delete", asset, before=before)
     session.delete(asset)
@@ -92,3 +96,20 @@ def assets_select(actor: Actor, filters: AssetFilter) -> Select[Asset]:
             )
         )
     return stmt
+
+
+def where_used(session: Session, asset_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The playlists each asset is in, as "name (#id)" (one query for all of them)."""
+    if not asset_ids:
+        return {}
+    rows = session.execute(
+        select(PlaylistItem.asset_id, Playlist.id, Playlist.name)
+        .join(Playlist, Playlist.id == PlaylistItem.playlist_id)
+        .where(PlaylistItem.asset_id.in_(sorted(set(asset_ids))))
+        .distinct()
+        .order_by(Playlist.name)
+    ).all()
+    used: dict[int, list[str]] = {}
+    for asset_id, playlist_id, name in rows:
+        used.setdefault(asset_id, []).append(f"{name} (#{playlist_id})")
+    return used

@@ -13,6 +13,7 @@ the session's transaction (`release`) before it, so call them with nothing pendi
 from __future__ import annotations
 
 import re
+import tempfile
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ from server.errors import FieldError, NotFound, ValidationFailed
 from server.media.errors import InvalidMediaRequest
 from server.media.pipeline import StoredImage, ingest_image, store_thumbnail
 from server.media.profiles import Profile, parse_profiles, profile_for
+from server.media.slogans import render_slogan, style_from_mapping
 from server.media.store import MediaStore
 
 MAX_NAME: Final = 300  # Asset.original_name and Asset.title are String(300)
@@ -366,3 +368,23 @@ def thumbnail(
 
 def _asset_summary(asset: Asset) -> dict[str, str]:
     return {"kind": str(asset.kind), "sha256": asset.sha256, "title": asset.title}
+
+
+PREVIEW_MAX_WIDTH: Final = 960
+
+
+def slogan_preview_png(text: str, style: Mapping[str, Any], profile: Profile) -> bytes:
+    """A slogan drawn as a screen of `profile` shows it (scaled down to at most
+    PREVIEW_MAX_WIDTH wide), as PNG bytes; nothing is stored. ValidationFailed names what
+    is wrong: characters the font lacks, a bad style, text that cannot fit."""
+    try:
+        slogan = canonical_slogan(text, style)
+        require_slogan_glyphs(slogan["text"], slogan["style"])
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.detail, [_style_field(e) for e in exc.errors]) from None
+    scale = min(1.0, PREVIEW_MAX_WIDTH / profile.width)
+    width, height = max(1, round(profile.width * scale)), max(1, round(profile.height * scale))
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "preview.png"
+        render_slogan(slogan["text"], style_from_mapping(slogan["style"]), width, height, target)
+        return target.read_bytes()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import hmac
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,12 +28,16 @@ from server.auth.actors import (
     authenticate_api_token,
 )
 from server.auth.limits import source_address
+from server.auth.login import authenticate
 from server.db import SAFE_METHODS, get_session
 from server.errors import Forbidden, Unauthorized
 
 F = TypeVar("F", bound=Callable[..., Any])
 POLICY_ATTR = "_signage_policy"
 CSRF_HEADER = "X-CSRF-Token"
+# Console forms posted without JavaScript carry the same token in this field.
+CSRF_FIELD = "csrf_token"
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 class Audience(enum.StrEnum):
@@ -84,6 +89,14 @@ def bearer_token() -> str | None:
     return None
 
 
+def csrf_given() -> str:
+    """The CSRF token the request carries: the header, else a form's hidden field."""
+    given = request.headers.get(CSRF_HEADER, "")
+    if not given and request.mimetype in FORM_TYPES:
+        given = request.form.get(CSRF_FIELD, "")
+    return given
+
+
 def client_address() -> str:
     """The caller's address for rate limits: X-Forwarded-For counts only from the proxies
     in the `trusted_proxies` setting."""
@@ -112,7 +125,7 @@ def current_actor() -> Actor:
         user = _session_user(db)
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             expected = session.get("csrf", "")
-            given = request.headers.get(CSRF_HEADER, "")
+            given = csrf_given()
             if not (expected and hmac.compare_digest(expected, given)):
                 raise Forbidden(f"session requests that change data need the {CSRF_HEADER} header")
         actor = actor_for_user(user)
@@ -155,3 +168,40 @@ def enforce(policy: Policy) -> None:
         token = bearer_token()
         if token is None or not token.startswith(DEVICE_TOKEN_PREFIX):
             raise Unauthorized("send the device token as a bearer token")
+
+
+def check_login(email: str, password: str) -> User:
+    """The user these credentials belong to; each failure is counted per account and source
+    address and audited (then 401), and a throttled key answers 429 with Retry-After."""
+    db = get_session()
+    user = authenticate(db, email, password, client_address(), clock.now())
+    if user is None:
+        db.commit()  # the failure counts (and is audited) even though the answer is an error
+        raise Unauthorized("wrong email or password")
+    return user
+
+
+def sign_in(user: User) -> str:
+    """Start a server-side session for `user` with a fresh id (no fixation), ending the one
+    this browser had; commits; returns the session's CSRF token."""
+    db, now = get_session(), clock.now()
+    lifetime = timedelta(hours=current_app.config["SIGNAGE"].session_lifetime_hours)
+    login_sessions.end_session(db, session.get(SESSION_ID), now)
+    sid = login_sessions.open_session(db, user.id, now, lifetime)
+    db.commit()
+    session.clear()
+    session[SESSION_ID] = sid
+    session[SESSION_SEEN] = int(now.timestamp())
+    session["csrf"] = secrets.token_urlsafe(24)
+    session.permanent = True
+    g.pop("actor", None)
+    return str(session["csrf"])
+
+
+def sign_out() -> None:
+    """End this browser's session on the server too: a copy of the cookie no longer works."""
+    db = get_session()
+    login_sessions.end_session(db, session.get(SESSION_ID), clock.now())
+    db.commit()
+    session.clear()
+    g.pop("actor", None)

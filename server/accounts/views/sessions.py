@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
-from datetime import timedelta
-
-from flask import Blueprint, current_app, request, session
+from flask import Blueprint, session
 from pydantic import BaseModel, Field
 
-from server import clock
 from server.accounts.models import User
 from server.accounts.views.users import MembershipOut
 from server.api.registry import api
 from server.api.schemas import Strict
-from server.auth import sessions as login_sessions
-from server.auth.login import authenticate
-from server.auth.policy import PUBLIC, READ, SESSION_ID, SESSION_SEEN, current_actor
+from server.auth.policy import PUBLIC, READ, check_login, current_actor, sign_in, sign_out
 from server.db import get_session
-from server.errors import Unauthorized
 
 bp = Blueprint("session", __name__, url_prefix="/session")
 
@@ -49,22 +42,8 @@ class MeOut(BaseModel):
     },
 )
 def login(body: LoginIn) -> MeOut:
-    db = get_session()
-    now = clock.now()
-    user = authenticate(db, body.email, body.password, request.remote_addr or "unknown", now)
-    if user is None:
-        db.commit()  # the failure counts (and is audited) even though the answer is an error
-        raise Unauthorized("wrong email or password")
-    lifetime = timedelta(hours=current_app.config["SIGNAGE"].session_lifetime_hours)
-    login_sessions.end_session(db, session.get(SESSION_ID), now)  # no fixation: a new id
-    sid = login_sessions.open_session(db, user.id, now, lifetime)
-    db.commit()
-    session.clear()
-    session[SESSION_ID] = sid
-    session[SESSION_SEEN] = int(now.timestamp())
-    session["csrf"] = secrets.token_urlsafe(24)
-    session.permanent = True
-    return _me(user.id, session["csrf"])
+    user = check_login(body.email, body.password)
+    return _me(user.id, sign_in(user))
 
 
 @api.route(bp, "", "GET", policy=READ, summary="Who am I", response=MeOut)
@@ -76,10 +55,7 @@ def whoami() -> MeOut:
 @api.route(bp, "", "DELETE", policy=PUBLIC, summary="Log out")
 def logout() -> None:
     """Ends the session on the server too: a copy of the cookie no longer works."""
-    db = get_session()
-    login_sessions.end_session(db, session.get(SESSION_ID), clock.now())
-    db.commit()
-    session.clear()
+    sign_out()
 
 
 def _me(user_id: int, csrf: str | None) -> MeOut:

@@ -16,16 +16,13 @@ from server.accounts.models import Organisation, Role
 from server.accounts.organisations import org_or_404
 from server.api.registry import api
 from server.api.schemas import Id, ListQuery, Page, Strict, paginate
-from server.auth import audit, limits
-from server.auth.actors import Actor
 from server.auth.policy import ADMIN, READ, WRITE, client_address, current_actor
 from server.auth.scope import in_scope
 from server.config import Settings
 from server.db import MAX_ID, get_session
 from server.errors import NotFound
-from server.screens import commands as fleet_commands
-from server.screens import joining
-from server.screens.models import Command, EnrolmentToken, Screen, Screenshot
+from server.screens import actions, joining
+from server.screens.models import EnrolmentToken, Screen, Screenshot
 from server.screens.services import get_screen, offline_cutoff
 from server.screens.status import asset_titles, fleet_row
 
@@ -35,21 +32,6 @@ bp = Blueprint("fleet", __name__)
 def _settings() -> Settings:
     settings: Settings = current_app.config["SIGNAGE"]
     return settings
-
-
-def _audit(
-    actor: Actor, action: str, object_type: str, obj_id: object, org_id: int, **after: object
-) -> None:
-    audit.record(
-        get_session(),
-        actor,
-        clock.now(),
-        action,
-        object_type,
-        obj_id,
-        org_id,
-        after=dict(after) if after else None,
-    )
 
 
 class ClaimIn(Strict):
@@ -97,21 +79,15 @@ class ClaimedScreenOut(BaseModel):
     },
 )
 def claim_code(body: ClaimIn) -> ClaimedScreenOut:
-    db, actor, now = get_session(), current_actor(), clock.now()
-    _, org_key = joining.claim_org_key(db, actor, body.organisation_id, body.replace_screen_id)
-    by_org, by_address = joining.claim_limits(_settings())
-    address = client_address()
-    limits.check(db, by_org, org_key, now)
-    limits.check(db, by_address, address, now)
-    try:
-        screen, _ = joining.claim_code(db, actor, now, **body.model_dump())
-    except NotFound as exc:
-        if any(e.field == "code" for e in exc.errors):  # a wrong code: it counts
-            db.rollback()
-            limits.hit(db, by_org, org_key, now)
-            limits.hit(db, by_address, address, now)
-            db.commit()
-        raise
+    db = get_session()
+    screen = actions.claim_with_limits(
+        db,
+        current_actor(),
+        clock.now(),
+        settings=_settings(),
+        address=client_address(),
+        **body.model_dump(),
+    )
     db.commit()
     return ClaimedScreenOut(
         id=screen.id,
@@ -242,10 +218,8 @@ class CommandOut(BaseModel):
     status=201,
 )
 def queue_command(screen_id: int, body: CommandIn) -> CommandOut:
-    db, actor = get_session(), current_actor()
-    screen = get_screen(db, actor, screen_id, Role.OPERATOR)
-    command = fleet_commands.queue_command(db, screen, body.kind, clock.now(), actor.user_id)
-    _audit(actor, "command", "screen", screen.id, screen.organisation_id, command=body.kind)
+    db = get_session()
+    command = actions.queue_command(db, current_actor(), clock.now(), screen_id, body.kind)
     db.commit()
     return CommandOut.model_validate(command, from_attributes=True)
 
@@ -260,11 +234,7 @@ def queue_command(screen_id: int, body: CommandIn) -> CommandOut:
     list_response=True,
 )
 def list_commands(screen_id: int) -> list[CommandOut]:
-    db, actor = get_session(), current_actor()
-    screen = get_screen(db, actor, screen_id, Role.VIEWER)
-    rows = db.scalars(
-        select(Command).where(Command.screen_id == screen.id).order_by(Command.id.desc()).limit(50)
-    )
+    rows = actions.recent_commands(get_session(), current_actor(), screen_id)
     return [CommandOut.model_validate(c, from_attributes=True) for c in rows]
 
 
