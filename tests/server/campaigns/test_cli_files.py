@@ -206,3 +206,19 @@ def test_plan_lists_changes_and_reports_a_conflict(instance: Instance, tmp_path:
         "~ playlist opening-day item 1: image week-opening.png (15s)"
         " → image ../media/posters/week-opening.png (20s)"
     ) in plan.stdout
+
+
+def test_preview_says_why_the_rule_won_by_name(instance: Instance) -> None:
+    published = instance.run("campaign", "apply", str(DEMO_FILE), "--org", "Province", "--publish")
+    assert published.exit_code == 0, published.output
+    morning = instance.run("preview", "--screen", "Gate", "--at", "2022-09-06T08:00+08:00")
+    assert morning.exit_code == 0, morning.output
+    assert "  why      priority: 20 beats 10" in morning.stdout
+    assert "schedule[2]" in morning.stdout and "(lost on priority)" in morning.stdout
+    as_json = instance.run(
+        "preview", "--screen", "Gate", "--at", "2022-09-06T08:00+08:00", "--json"
+    )
+    segment = json.loads(as_json.stdout)["segment"]
+    assert segment["why"] == "priority" and segment["rule"]["specificity"] == "group"
+    assert [b["lost_on"] for b in segment["beaten"]] == ["priority", "priority"]
+

@@ -74,9 +74,7 @@ def test_new_york_spring_forward_window_starting_in_the_gap() -> None:
 
 def test_lord_howe_half_hour_gap() -> None:
     # 2024-10-06: at 02:00 (+10:30) Lord Howe jumps to 02:30 (+11:00).
-    r = rule(
-        date(2024, 10, 6), timezone="Australia/Lord_Howe", windows=(window("02:15", "03:00"),)
-    )
+    r = rule(date(2024, 10, 6), timezone="Australia/Lord_Howe", windows=(window("02:15", "03:00"),))
     assert spans(r, "UTC", *WIDE) == [(utc(2024, 10, 5, 15, 30), utc(2024, 10, 5, 16))]
 
 
@@ -102,9 +100,7 @@ def test_new_york_fall_back_window() -> None:
 
 def test_lord_howe_half_hour_fold_is_played_once() -> None:
     # 2024-04-07: at 02:00 (+11:00) Lord Howe goes back to 01:30 (+10:30).
-    r = rule(
-        date(2024, 4, 7), timezone="Australia/Lord_Howe", windows=(window("01:30", "01:45"),)
-    )
+    r = rule(date(2024, 4, 7), timezone="Australia/Lord_Howe", windows=(window("01:30", "01:45"),))
     assert spans(r, "UTC", *WIDE) == [(utc(2024, 4, 6, 14, 30), utc(2024, 4, 6, 15, 15))]
 
 
@@ -201,9 +197,7 @@ def test_leap_day_theme_day() -> None:
 
 
 def test_weekly_rule_over_february_of_a_leap_year() -> None:
-    thursdays = rule(
-        date(2024, 2, 1), date(2024, 2, 29), timezone="UTC", weekdays=frozenset({3})
-    )
+    thursdays = rule(date(2024, 2, 1), date(2024, 2, 29), timezone="UTC", weekdays=frozenset({3}))
     starts = [s for s, _ in spans(thursdays, "UTC", *WIDE)]
     assert [s.day for s in starts] == [1, 8, 15, 22, 29]
 

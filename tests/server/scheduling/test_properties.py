@@ -41,9 +41,7 @@ OracleAt = Callable[[list[Rule], ScreenFacts, datetime], tuple[object, ...]]
 OracleSpans = Callable[[Rule, str, date], list[tuple[datetime, datetime]]]
 PARTS = 1_000_000  # sample instants at k/PARTS of an interval, exactly
 ORG_PATHS = [(1,), (1, 2), (1, 3), (1, 2, 4)]
-PROPERTY = settings(
-    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 # --- strategies -------------------------------------------------------------------------
@@ -95,9 +93,7 @@ def rules_and_screen(draw: st.DrawFn) -> tuple[list[Rule], ScreenFacts, datetime
                 first_date=first,
                 last_date=first + timedelta(days=draw(st.integers(0, 4))),
                 timezone=draw(st.one_of(st.none(), zones)),
-                weekdays=draw(
-                    st.one_of(st.none(), st.frozensets(st.integers(0, 6), min_size=1))
-                ),
+                weekdays=draw(st.one_of(st.none(), st.frozensets(st.integers(0, 6), min_size=1))),
                 windows=tuple(
                     DailyWindow(draw(wall_times), draw(wall_times))
                     for _ in range(draw(st.integers(0, 2)))
@@ -237,9 +233,7 @@ def test_conflicts_cover_exactly_the_conflicted_segments(case: tuple) -> None:
 def dst_rules(draw: st.DrawFn) -> Rule:
     base, zone_name = draw(st.sampled_from(BASE_DAYS[:6]))
     day = base + timedelta(days=1)  # the day of the change
-    near = st.builds(
-        time, st.sampled_from([0, 1, 2, 3, 4, 23]), st.sampled_from([0, 15, 30, 45])
-    )
+    near = st.builds(time, st.sampled_from([0, 1, 2, 3, 4, 23]), st.sampled_from([0, 15, 30, 45]))
     return Rule(
         id="dst",
         playlist="p",
@@ -248,17 +242,13 @@ def dst_rules(draw: st.DrawFn) -> Rule:
         first_date=day - timedelta(days=draw(st.integers(0, 1))),
         last_date=day + timedelta(days=draw(st.integers(0, 1))),
         timezone=zone_name,
-        windows=tuple(
-            DailyWindow(draw(near), draw(near)) for _ in range(draw(st.integers(0, 3)))
-        ),
+        windows=tuple(DailyWindow(draw(near), draw(near)) for _ in range(draw(st.integers(0, 3)))),
     )
 
 
 @settings(max_examples=300, deadline=None)
 @given(dst_rules())
-def test_occurrences_follow_the_documented_dst_rules(
-    oracle_spans: OracleSpans, rule: Rule
-) -> None:
+def test_occurrences_follow_the_documented_dst_rules(oracle_spans: OracleSpans, rule: Rule) -> None:
     assert rule.timezone is not None
     start = datetime.combine(rule.first_date - timedelta(days=2), time(0), UTC)
     end = datetime.combine(rule.last_date + timedelta(days=3), time(0), UTC)

@@ -16,12 +16,14 @@ from server.scheduling import (
     ScreenFacts,
     Specificity,
     Targets,
+    WinReason,
     check_rule,
     find_conflicts,
     resolve,
     screen_key,
     specificity,
     timeline,
+    why_first,
 )
 
 DAY = date(2024, 9, 2)  # a Monday
@@ -107,8 +109,9 @@ def test_tie_is_settled_by_publication_and_reported_as_a_conflict() -> None:
     ((_, _, winner, _, beaten, conflict),) = day_of([older, never, newer])
     assert (winner, beaten, conflict) == ("newer", ("older", "never"), True)
 
-    (found,) = find_conflicts([older, never, newer], [SCHOOL_SCREEN], SHANGHAI_MIDNIGHT,
-                              NEXT_MIDNIGHT)
+    (found,) = find_conflicts(
+        [older, never, newer], [SCHOOL_SCREEN], SHANGHAI_MIDNIGHT, NEXT_MIDNIGHT
+    )
     assert (found.screen, found.start, found.end) == (40, SHANGHAI_MIDNIGHT, NEXT_MIDNIGHT)
     assert (found.winner, found.rules) == ("newer", ("newer", "older", "never"))
     assert "published most recently" in found.detail
@@ -125,9 +128,7 @@ def test_same_publication_falls_back_to_the_rule_id() -> None:
 
 def test_conflicts_only_where_the_tied_rules_overlap_and_are_merged() -> None:
     morning = rule("morning", windows=(DailyWindow(time(8), time(12)),))
-    late = rule(
-        "late", windows=(DailyWindow(time(10), time(11)), DailyWindow(time(11), time(13)))
-    )
+    late = rule("late", windows=(DailyWindow(time(10), time(11)), DailyWindow(time(11), time(13))))
     found = find_conflicts([morning, late], [SCHOOL_SCREEN], SHANGHAI_MIDNIGHT, NEXT_MIDNIGHT)
     # 10:00-12:00 Shanghai: one stretch although `late` has two occurrences in it.
     assert [(c.start, c.end, c.winner) for c in found] == [
@@ -148,8 +149,7 @@ def test_conflicts_for_many_screens_are_per_screen() -> None:
     twins = [rule("x"), rule("y")]
     other = replace(SCHOOL_SCREEN, id=41)
     sibling = replace(SCHOOL_SCREEN, id=30, org_path=(1, 3))
-    found = find_conflicts(twins, [other, SCHOOL_SCREEN, sibling], SHANGHAI_MIDNIGHT,
-                           NEXT_MIDNIGHT)
+    found = find_conflicts(twins, [other, SCHOOL_SCREEN, sibling], SHANGHAI_MIDNIGHT, NEXT_MIDNIGHT)
     assert [c.screen for c in found] == [30, 40, 41]
 
 
@@ -273,10 +273,20 @@ def test_bad_rules_are_listed_by_field() -> None:
     ("rules", "screen", "start", "end", "field"),
     [
         ([rule("a"), rule("a")], SCHOOL_SCREEN, SHANGHAI_MIDNIGHT, NEXT_MIDNIGHT, "rules[1].id"),
-        ([rule("a", interval=(utc(2024, 9, 2), utc(2024, 9, 1)))], SCHOOL_SCREEN,
-         SHANGHAI_MIDNIGHT, NEXT_MIDNIGHT, "rules[0].interval.end"),
-        ([], replace(SCHOOL_SCREEN, timezone="Nowhere"), SHANGHAI_MIDNIGHT, NEXT_MIDNIGHT,
-         "screen.timezone"),
+        (
+            [rule("a", interval=(utc(2024, 9, 2), utc(2024, 9, 1)))],
+            SCHOOL_SCREEN,
+            SHANGHAI_MIDNIGHT,
+            NEXT_MIDNIGHT,
+            "rules[0].interval.end",
+        ),
+        (
+            [],
+            replace(SCHOOL_SCREEN, timezone="Nowhere"),
+            SHANGHAI_MIDNIGHT,
+            NEXT_MIDNIGHT,
+            "screen.timezone",
+        ),
         ([], SCHOOL_SCREEN, datetime(2024, 9, 2), NEXT_MIDNIGHT, "start"),
         ([], SCHOOL_SCREEN, NEXT_MIDNIGHT, SHANGHAI_MIDNIGHT, "end"),
     ],
@@ -292,10 +302,26 @@ def test_bad_input_raises_invalid_schedule_naming_the_field(
 
 def test_find_conflicts_refuses_a_screen_it_cannot_place() -> None:
     with pytest.raises(InvalidSchedule) as caught:
-        find_conflicts([rule("a")], [replace(SCHOOL_SCREEN, timezone="")], SHANGHAI_MIDNIGHT,
-                       NEXT_MIDNIGHT)
+        find_conflicts(
+            [rule("a")], [replace(SCHOOL_SCREEN, timezone="")], SHANGHAI_MIDNIGHT, NEXT_MIDNIGHT
+        )
     assert caught.value.field == "screen.timezone"
 
 
 def test_an_empty_interval_has_no_segments() -> None:
     assert timeline([rule("a")], SCHOOL_SCREEN, SHANGHAI_MIDNIGHT, SHANGHAI_MIDNIGHT) == []
+
+
+def test_why_first_names_the_step_of_the_order_that_decided() -> None:
+    base = rule("a", published_at=utc(2024, 8, 1))
+    spec_all, spec_group = Specificity.ALL, Specificity.GROUP
+    cases = [
+        (replace(base, layer=Layer.TAKEOVER, priority=-5), spec_all, WinReason.TAKEOVER),
+        (replace(base, priority=3), spec_all, WinReason.PRIORITY),
+        (base, spec_group, WinReason.SPECIFICITY),
+        (replace(base, published_at=utc(2024, 8, 2)), spec_all, WinReason.RECENT_PUBLISH),
+        (replace(base, id="0"), spec_all, WinReason.RULE_ID),
+    ]
+    other = replace(base, id="b")
+    for winner, spec, reason in cases:
+        assert why_first(winner, spec, other, spec_all) is reason
