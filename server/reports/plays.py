@@ -22,6 +22,7 @@ from server.errors import FieldError, ValidationFailed
 from server.reports.models import PlayEvent
 from server.scheduling.localtime import day_containing, day_start, zone
 from server.screens.devices import DeviceScreen
+from server.screens.models import Screen
 
 MAX_BATCH: Final = 1000
 MAX_DURATION: Final = timedelta(hours=24)
@@ -179,6 +180,45 @@ def check_group_by(value: str | Sequence[str]) -> tuple[str, ...]:
             [FieldError("group_by", f"a comma-separated list of: {', '.join(GROUPS)}")],
         )
     return wanted
+
+
+def organisation_zone(session: Session, where: Sequence[ColumnElement[bool]]) -> str:
+    """The zone of the organisation's screens (those `where` selects, a clause on
+    Organisation) when they all share one, else UTC.
+
+    Organisations carry no zone of their own yet: their screens' zone is the one their
+    people mean when they name a day.
+    """
+    zones = session.scalars(
+        select(Screen.timezone)
+        .join(Organisation, Organisation.id == Screen.organisation_id)
+        .where(*where)
+        .distinct()
+        .limit(2)
+    ).all()
+    return zones[0] if len(zones) == 1 else "UTC"
+
+
+def report_span(
+    since: datetime | date | None, until: datetime | date | None, timezone: str, now: datetime
+) -> tuple[datetime, datetime]:
+    """[since, until) as instants. A date `until` names the last day included (its next
+    midnight ends the span); a date `since`, its own midnight. Defaults: now, 7 days before.
+    """
+    tz = zone(timezone)
+    if until is None:
+        end = now
+    elif isinstance(until, datetime):
+        end = until
+    else:
+        end = day_start(until + timedelta(days=1), tz)
+    if since is None:
+        start = end - timedelta(days=7)
+    elif isinstance(since, datetime):
+        start = since
+    else:
+        start = day_start(since, tz)
+    return start, end
 
 
 def play_report(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Literal
 
 from flask import Blueprint, Response, json
@@ -20,8 +20,8 @@ from server.auth.scope import in_scope
 from server.db import MAX_ID, get_session
 from server.errors import FieldError, ValidationFailed
 from server.reports.models import PlayEvent
-from server.reports.plays import GROUPS, Report, play_report
-from server.scheduling.localtime import check_zone, day_start, zone
+from server.reports.plays import GROUPS, Report, organisation_zone, play_report, report_span
+from server.scheduling.localtime import check_zone
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 CSV_COLUMNS = (
@@ -44,9 +44,14 @@ class PlayReportQuery(Strict):
     )
     until: AwareDatetime | date | None = Field(
         default=None,
-        description="End, exclusive (a date means the midnight starting it); default now",
+        description="End: an instant (exclusive), or a date: the last day included; default now",
     )
-    timezone: str = Field(default="UTC", max_length=64, description="Zone of days and dates")
+    timezone: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Zone of days and dates; default the organisation's (its screens' zone"
+        " when they share one), else UTC",
+    )
     group_by: str = Field(default=",".join(GROUPS), max_length=100, description=", ".join(GROUPS))
     organisation_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     screen_id: int | None = Field(default=None, ge=1, le=MAX_ID)
@@ -76,14 +81,6 @@ class PlayReportOut(BaseModel):
     seconds: float
 
 
-def _instant(value: datetime | date | None, tz_name: str, default: datetime) -> datetime:
-    if value is None:
-        return default
-    if isinstance(value, datetime):
-        return value
-    return day_start(value, zone(tz_name))
-
-
 def _safe_cell(value: Any) -> Any:
     # A cell starting like a formula would run in a spreadsheet: make it plain text.
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
@@ -92,14 +89,16 @@ def _safe_cell(value: Any) -> Any:
 
 
 def _csv(report: Report) -> Response:
+    # A byte-order mark: Excel reads the file as UTF-8 only with one (Chinese names).
     out = io.StringIO()
+    out.write("\ufeff")
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for row in report.rows:
         values = [getattr(row, c) for c in CSV_COLUMNS]
         writer.writerow([_safe_cell(v.isoformat() if isinstance(v, date) else v) for v in values])
     return Response(
-        out.getvalue(),
+        out.getvalue().encode("utf-8"),
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="plays.csv"'},
     )
@@ -117,18 +116,15 @@ def _csv(report: Report) -> Response:
 )
 def plays_report(query: PlayReportQuery) -> Response:
     db, actor = get_session(), current_actor()
-    problem = check_zone(query.timezone)
-    if problem is not None:
-        raise ValidationFailed(
-            f"unknown time zone {query.timezone!r}", [FieldError("timezone", problem)]
-        )
-    now = clock.now()
-    until = _instant(query.until, query.timezone, now)
-    since = _instant(query.since, query.timezone, until - timedelta(days=7))
     where = [in_scope(actor)]
     if query.organisation_id is not None:
         org = org_or_404(db, actor, query.organisation_id)
         where.append(Organisation.path.startswith(org.path))
+    timezone = query.timezone or organisation_zone(db, where)
+    problem = check_zone(timezone)
+    if problem is not None:
+        raise ValidationFailed(f"unknown time zone {timezone!r}", [FieldError("timezone", problem)])
+    since, until = report_span(query.since, query.until, timezone, clock.now())
     if query.screen_id is not None:
         where.append(PlayEvent.screen_id == query.screen_id)
     if query.campaign is not None:
@@ -137,7 +133,7 @@ def plays_report(query: PlayReportQuery) -> Response:
         db,
         since=since,
         until=until,
-        timezone=query.timezone,
+        timezone=timezone,
         group_by=query.group_by,
         where=where,
     )
