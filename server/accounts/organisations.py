@@ -83,7 +83,13 @@ def add_child(
     actor.require(parent.path, Role.ADMIN)
     org = create_organisation(session, name, parent, now)
     audit.record(
-        session, actor, now, "create", "organisation", org.id, org.id,
+        session,
+        actor,
+        now,
+        "create",
+        "organisation",
+        org.id,
+        org.id,
         after={"name": org.name, "parent_id": parent.id},
     )
     return org
@@ -103,8 +109,15 @@ def rename(
             )
         org.name = name
     audit.record(
-        session, actor, now, "update", "organisation", org.id, org.id,
-        before=before, after={"name": org.name},
+        session,
+        actor,
+        now,
+        "update",
+        "organisation",
+        org.id,
+        org.id,
+        before=before,
+        after={"name": org.name},
     )
     return org
 
@@ -116,7 +129,13 @@ def delete(session: Session, actor: Actor, now: datetime, org_id: int) -> None:
     if org.parent_id is None:
         raise Conflict("the root organisation cannot be deleted")
     audit.record(
-        session, actor, now, "delete", "organisation", org.id, org.parent_id,
+        session,
+        actor,
+        now,
+        "delete",
+        "organisation",
+        org.id,
+        org.parent_id,
         before={"name": org.name},
     )
     session.delete(org)

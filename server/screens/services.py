@@ -39,7 +39,6 @@ def is_online(last_seen_at: datetime | None, now: datetime, settings: Settings) 
     return last_seen_at is not None and last_seen_at >= offline_cutoff(now, settings)
 
 
-
 def check_tags(tags: Sequence[str], field: str = "tags") -> list[str]:
     """Tags are 1–50 word characters or dashes; duplicates collapse, order is kept."""
     if len(tags) > MAX_TAGS:
