@@ -22,6 +22,7 @@ from player.clock import Clock, OffsetEstimator, ServerClock
 from player.display import Display, DisplayKind, open_display
 from player.fetcher import Fetcher
 from player.journal import Journal
+from player.keys import DeviceKey
 from player.library import Library
 from player.manifest import ManifestStore
 from player.network import Network
@@ -118,6 +119,7 @@ class Agent:
             state=self.state,
             devices=self.devices,
             hello=hello,
+            key=DeviceKey.load_or_create(data),
             clock=clock,
             server_clock=self.server_clock,
             server_url=settings.server,

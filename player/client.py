@@ -297,6 +297,16 @@ class ServerClient:
         )
         self._no_content(response, "ack")
 
+    def bind_key(self, token: str, hardware_id: str, proof: dict[str, str]) -> None:
+        response = self._send(
+            "PUT",
+            self.base_url + "/api/v1/player/device-key",
+            route="device-key",
+            token=token,
+            json_body={"hardware_id": hardware_id, "proof": proof},
+        )
+        self._no_content(response, "device-key")
+
     @contextmanager
     def open_media(self, url: str, offset: int) -> Iterator[MediaBody]:
         headers = {"Range": f"bytes={offset}-"} if offset > 0 else {}

@@ -24,6 +24,7 @@ from player.errors import (
     Unauthorized,
 )
 from player.journal import Journal
+from player.keys import DeviceKey
 from player.library import Library
 from player.manifest import Command
 from player.protocol import HelloRequest, Paired, ServerApi
@@ -53,6 +54,7 @@ class Network:
         state: SharedState,
         devices: DeviceStore,
         hello: HelloRequest,
+        key: DeviceKey | None,
         clock: Clock,
         server_clock: ServerClock,
         server_url: str,
@@ -67,6 +69,8 @@ class Network:
         self._state = state
         self._devices = devices
         self._hello = hello
+        self._key = key
+        self._bind_tried = False  # this run: the server does not know the route, or refused
         self._clock = clock
         self._server_clock = server_clock
         self._server_url = server_url
@@ -123,13 +127,29 @@ class Network:
 
     # -- pairing --------------------------------------------------------------------------
 
+    def _signed_hello(self) -> HelloRequest:
+        """The hello with a fresh proof of the device key, signed at the server's time."""
+        if self._key is None:
+            return self._hello
+        proof = self._key.prove(self._hello.hardware_id, self._server_clock.now())
+        return replace(self._hello, proof=proof)
+
     def _say_hello(self, now: float) -> None:
         try:
-            answer = self._api.hello(self._hello)
-        except EnrolmentRefused as exc:
-            self._report(f"enrolment token refused ({exc.detail or exc.status}); pairing by code")
-            self._hello = replace(self._hello, enrol_token=None)
-            self._hello_due = now
+            answer = self._api.hello(self._signed_hello())
+        except ServerRefused as exc:
+            # A refused enrolment token, or a hardware id whose screen this player may not
+            # take with it (409): pair by code, so an operator can decide.
+            if self._hello.enrol_token and (
+                isinstance(exc, EnrolmentRefused) or exc.status == 409
+            ):
+                reason = exc.detail or exc.status
+                self._report(f"enrolment token refused ({reason}); pairing by code")
+                self._hello = replace(self._hello, enrol_token=None)
+                self._hello_due = now
+                return
+            self._hello_due = now + self._backoff.next_delay(exc.retry_after)
+            log.info("hello refused (%s); again in %.0f s", exc, self._hello_due - now)
             return
         except (PlayerError, OSError) as exc:
             retry_after = exc.retry_after if isinstance(exc, ServerRefused) else None
@@ -138,7 +158,7 @@ class Network:
             return
         self._backoff.reset()
         if isinstance(answer, Paired):
-            device = Device(answer.device_token, answer.screen_id)
+            device = Device(answer.device_token, answer.screen_id, key_bound=self._key is not None)
             self._devices.save(device, self._server_url)
             self._state.set_device(device)
             self._poll_due = self._upload_due = now
@@ -194,6 +214,8 @@ class Network:
             return
         self._backoff.reset()
         self._state.server_answered()
+        if not device.key_bound:
+            self._bind_key(device)
         self._retire_errors([e.seq for e in pending_errors[:carried]], now)
         if reply.body is not None:
             log.info("new manifest %s", reply.etag)
@@ -209,6 +231,30 @@ class Network:
         self._poll_due = now + jittered(self.poll_interval_s, self._rng)
         if self._journal.count("play"):
             self._upload_due = min(self._upload_due, now)
+
+    def _bind_key(self, device: Device) -> None:
+        """A token kept from a version-1 player: give the server this device's key once, so
+        that from now on only this device can pair into the screen again."""
+        if self._key is None or self._bind_tried:
+            return
+        try:
+            proof = self._key.prove(self._hello.hardware_id, self._server_clock.now())
+            self._api.bind_key(device.token, self._hello.hardware_id, proof)
+        except ServerRefused as exc:
+            if exc.status >= 500 or exc.status == 429:
+                return  # try again after the next poll
+            self._bind_tried = True
+            if exc.status != 409:  # an older server without the route: try next run
+                log.info("device key not bound (%s)", exc)
+                return
+            self._report(f"device key refused: {exc.detail or exc.status}")
+        except (PlayerError, OSError) as exc:
+            log.info("device key not bound yet (%s)", exc)
+            return
+        bound = replace(device, key_bound=True)
+        self._devices.save(bound, self._server_url)
+        self._state.set_device(bound)
+        log.info("device key bound to screen %s", device.screen_id)
 
     def _retire_errors(self, delivered: list[int], now: float) -> None:
         """Drop the errors that polls have delivered for `ERROR_HOLD_S`."""

@@ -21,9 +21,10 @@ class HelloRequest:
     height: int
     name: str | None = None
     enrol_token: str | None = None
+    proof: dict[str, str] | None = None  # protocol 2: proof of the device key
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "hardware_id": self.hardware_id,
             "player_version": self.player_version,
             "width": self.width,
@@ -31,6 +32,9 @@ class HelloRequest:
             "name": self.name,
             "enrol_token": self.enrol_token,
         }
+        if self.proof is not None:
+            body["proof"] = self.proof
+        return body
 
 
 @dataclass(frozen=True)
@@ -96,3 +100,5 @@ class ServerApi(MediaSource, Protocol):
     def upload_screenshot(self, token: str, image: bytes, content_type: str) -> None: ...
 
     def ack_command(self, token: str, command_id: int, ok: bool, detail: str) -> None: ...
+
+    def bind_key(self, token: str, hardware_id: str, proof: dict[str, str]) -> None: ...

@@ -22,6 +22,9 @@ _PRINTABLE = re.compile(r"^[\x21-\x7e]{1,128}$")
 class Device:
     token: str
     screen_id: int | None = None
+    # Whether the server has this player's device key for the screen: always so when paired
+    # with protocol 2; a token kept from a version-1 player binds its key once (network.py).
+    key_bound: bool = True
 
 
 class DeviceStore:
@@ -35,12 +38,21 @@ class DeviceStore:
         if not isinstance(data, dict) or not isinstance(data.get("device_token"), str):
             return None
         screen = data.get("screen_id")
-        return Device(data["device_token"], screen if isinstance(screen, int) else None)
+        return Device(
+            data["device_token"],
+            screen if isinstance(screen, int) else None,
+            key_bound=data.get("key_bound") is True,
+        )
 
     def save(self, device: Device, server: str) -> None:
         atomic_write_json(
             self.path,
-            {"device_token": device.token, "screen_id": device.screen_id, "server": server},
+            {
+                "device_token": device.token,
+                "screen_id": device.screen_id,
+                "server": server,
+                "key_bound": device.key_bound,
+            },
         )
         self.path.chmod(0o600)
 

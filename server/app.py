@@ -11,6 +11,7 @@ from flask import Blueprint, Flask, Response
 
 from server import clock, db, storage, web
 from server.accounts.views import organisations, sessions, tokens, users
+from server.alerts import views as alerts
 from server.api import problems
 from server.api.registry import API_PREFIX, api
 from server.api.spec import openapi_json
@@ -22,6 +23,7 @@ from server.clock import Clock
 from server.config import Settings, load_settings, with_secret
 from server.delivery import media, runtime
 from server.delivery import views as player
+from server.monitoring import views as monitoring
 from server.playlists import views as playlists
 from server.reports import views as reports
 from server.screens.views import devices, groups, screens
@@ -56,6 +58,7 @@ def create_app(
     storage.init_app(app, settings)
     problems.init_app(app)
     _register_api(app)
+    monitoring.init_app(app)
     runtime.init_app(app, f"{API_PREFIX}{player.bp.url_prefix}/")
     app.register_blueprint(media.bp)
     web.init_app(app)
@@ -79,6 +82,7 @@ API_BLUEPRINTS = [
     uploads.bp,
     campaigns.bp,
     campaign_files.bp,
+    alerts.bp,
 ]
 
 

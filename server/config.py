@@ -6,6 +6,7 @@ naming the variable, and start-up stops there.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -16,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from server.errors import ConfigError
+from server.media.s3 import parse_s3_url
 
 ENV_PREFIX = "SIGNAGE_"
 SETTINGS_FILE = "signage.toml"
@@ -39,7 +41,25 @@ class Settings(BaseModel):
         description="Signs session cookies; generated into the instance folder when unset.",
     )
     media_path: Path | None = Field(
-        default=None, description="Local media store; default: <instance>/media."
+        default=None,
+        description="Local media store; default: <instance>/media. With media_url, only "
+        "uploads being staged are kept here.",
+    )
+    media_url: str = Field(
+        default="",
+        description="Media in an S3-compatible bucket instead of media_path: "
+        "s3://BUCKET[/PREFIX][?endpoint=URL&region=REGION&addressing=path|virtual|auto"
+        "&public_endpoint=URL] (MinIO, Ceph RGW, Aliyun OSS, AWS). Credentials come from "
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or boto3's other sources). Empty: "
+        "local disk. See docs/scaling.md.",
+    )
+    media_redirect_s: int = Field(
+        default=0,
+        ge=0,
+        le=7 * 24 * 3600,
+        description="With media in S3: answer /media/{sha256} of published content with a "
+        "redirect to a presigned URL valid this many seconds, instead of streaming the bytes "
+        "through the server (0).",
     )
     max_upload_bytes: int = Field(
         default=64 * 1024 * 1024, gt=0, description="Largest accepted upload."
@@ -100,6 +120,59 @@ class Settings(BaseModel):
     play_retention_days: int = Field(
         default=730, ge=1, le=36500, description="How long proof-of-play events are kept."
     )
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(),
+        description="Addresses or networks (comma-separated, e.g. 127.0.0.1,10.0.0.0/8) of the "
+        "proxies whose X-Forwarded-For names the client; from anyone else it is ignored.",
+    )
+    pairings_per_address: int = Field(
+        default=30,
+        ge=1,
+        le=1_000_000,
+        description="New pairings (hellos from unknown players) one source address may open "
+        "per 10 minutes; more get 429 with Retry-After.",
+    )
+    claim_failures_per_organisation: int = Field(
+        default=10,
+        ge=1,
+        le=1_000_000,
+        description="Wrong pairing codes claimed into one organisation per 10 minutes before "
+        "its claims get 429 with Retry-After.",
+    )
+    claim_failures_per_address: int = Field(
+        default=20,
+        ge=1,
+        le=1_000_000,
+        description="Wrong pairing codes claimed from one source address per 10 minutes "
+        "before its claims get 429 with Retry-After.",
+    )
+    alert_digest_s: int = Field(
+        default=60,
+        ge=0,
+        le=3600,
+        description="A channel's alerts are held until none came for this long, then sent "
+        "together: a power cut is one message listing its screens.",
+    )
+    alert_timeout_s: float = Field(
+        default=10.0, gt=0, le=120, description="Timeout of one webhook call or SMTP session."
+    )
+    smtp_host: str = Field(default="", description="SMTP server for alert e-mail (unset: none).")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP server port.")
+    smtp_from: str = Field(
+        default="signage@localhost", max_length=320, description="Sender of alert e-mail."
+    )
+    smtp_username: str = Field(default="", description="SMTP login (unset: none).")
+    smtp_password: str = Field(default="", description="SMTP password.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade SMTP with STARTTLS.")
+    metrics_token: str = Field(
+        default="",
+        description="A bearer token that may read /metrics from anywhere (unset: none).",
+    )
+    metrics_allow: tuple[str, ...] = Field(
+        default=("127.0.0.1/32", "::1/128"),
+        description="Addresses or networks that may read /metrics without the token, when "
+        "they connect directly (a request through a proxy needs the token).",
+    )
     log_level: str = Field(default="INFO", description="Python logging level.")
     session_cookie_secure: bool = Field(
         default=False, description="Send the session cookie over HTTPS only."
@@ -113,6 +186,26 @@ class Settings(BaseModel):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return value
 
+    @field_validator("media_url")
+    @classmethod
+    def _media_url(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            parse_s3_url(value)  # ValueError says what is wrong
+        return value
+
+    @field_validator("metrics_allow", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [p.strip() for p in value.split(",") if p.strip()]
+        for network in value:
+            try:
+                ipaddress.ip_network(str(network), strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not an address or network") from None
+        return tuple(str(n) for n in value)
+
     @field_validator("screen_profiles", mode="before")
     @classmethod
     def _split_profiles(cls, value: Any) -> Any:
@@ -125,6 +218,18 @@ class Settings(BaseModel):
             ):
                 raise ValueError(f"{profile!r} is not WIDTHxHEIGHT")
         return tuple(value)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [p.strip() for p in value.split(",") if p.strip()]
+        for proxy in value:
+            try:
+                ipaddress.ip_network(str(proxy), strict=False)
+            except ValueError:
+                raise ValueError(f"{proxy!r} is not an IP address or network") from None
+        return tuple(str(p) for p in value)
 
     @property
     def media_root(self) -> Path:

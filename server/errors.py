@@ -57,6 +57,15 @@ class ServiceUnavailable(SignageError):
         self.retry_after = retry_after
 
 
+class TooManyRequests(SignageError):
+    status = 429
+    title = "Too Many Requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
+
+
 class ConfigError(SignageError):
     """A setting is missing or malformed; start-up stops with this message."""
 

@@ -5,8 +5,9 @@ here: this module imports every domain, so importing it from a domain would tie 
 """
 
 from server.accounts.models import ApiToken, Membership, Organisation, Role, User
+from server.alerts.models import AlertChannel, AlertRule, Incident, Notification
 from server.assets.models import Asset, AssetKind, Variant
-from server.auth.models import AuditEvent
+from server.auth.models import AuditEvent, RateCounter
 from server.campaigns.models import Campaign, CampaignStatus, Publication, ScheduleEntry
 from server.db import Base, UTCDateTime
 from server.jobs.models import JobLease, JobRun
@@ -23,6 +24,10 @@ from server.screens.models import (
 )
 
 __all__ = [
+    "AlertChannel",
+    "AlertRule",
+    "Incident",
+    "Notification",
     "ApiToken",
     "Asset",
     "AssetKind",
@@ -43,6 +48,7 @@ __all__ = [
     "Playlist",
     "PlaylistItem",
     "Publication",
+    "RateCounter",
     "Role",
     "ScheduleEntry",
     "Screen",

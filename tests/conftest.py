@@ -26,6 +26,7 @@ from server.clock import SettableClock
 from server.config import load_settings
 from server.db import Base, get_db, make_engine
 from server.migrations import upgrade
+from tests.s3 import CREDENTIALS, S3Server
 
 PG_ENV = "SIGNAGE_TEST_DATABASE_URL"
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -122,9 +123,20 @@ def clock() -> SettableClock:
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path, clock: SettableClock) -> Iterator[Flask]:
+def media_settings() -> dict[str, object]:
+    """Settings of the app's media store; a test module overrides this to run on S3."""
+    return {}
+
+
+@pytest.fixture
+def app(
+    database_url: str, tmp_path: Path, clock: SettableClock, media_settings: dict[str, object]
+) -> Iterator[Flask]:
     instance = tmp_path / "instance"
-    app = create_app(_settings_for(database_url, instance), clock_=clock)
+    settings = _settings_for(database_url, instance)
+    if media_settings:
+        settings = settings.model_validate({**settings.model_dump(), **media_settings})
+    app = create_app(settings, clock_=clock)
     app.config["TESTING"] = True
     yield app
     get_db(app).engine.dispose()
@@ -148,3 +160,22 @@ def world(app: Flask, session: Session, clock: SettableClock):  # type: ignore[n
     from tests.factories import World
 
     return World.build(session, clock.now())
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A real S3-protocol server (moto's, in its own process) for the whole run. The
+    credentials it accepts are put in the environment, where boto3 finds them in this
+    process and in the server processes the tests start."""
+    saved = {key: os.environ.get(key) for key in CREDENTIALS}
+    os.environ.update(CREDENTIALS)
+    server = S3Server(tmp_path_factory.mktemp("s3") / "moto.log").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

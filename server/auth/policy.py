@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from flask import g, request, session
+from flask import current_app, g, request, session
 
 from server import clock
 from server.accounts.models import Role, User
@@ -23,6 +23,7 @@ from server.auth.actors import (
     actor_for_user,
     authenticate_api_token,
 )
+from server.auth.limits import source_address
 from server.db import get_session
 from server.errors import Forbidden, Unauthorized
 
@@ -78,6 +79,16 @@ def bearer_token() -> str | None:
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return None
+
+
+def client_address() -> str:
+    """The caller's address for rate limits: X-Forwarded-For counts only from the proxies
+    in the `trusted_proxies` setting."""
+    return source_address(
+        request.remote_addr,
+        request.headers.get("X-Forwarded-For"),
+        current_app.config["SIGNAGE"].trusted_proxies,
+    )
 
 
 def current_actor() -> Actor:

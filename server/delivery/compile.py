@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from server.assets.models import Asset
 from server.assets.variants import DeliveredAsset, deliver
 from server.campaigns.publications import PlaylistContent, PublishedContent
-from server.delivery.fingerprint import PROTOCOL, Fingerprint, window
+from server.delivery.fingerprint import DOCUMENT, Fingerprint, window
 from server.errors import KnownError
 from server.media.images import DEFAULT_MAX_PIXELS
 from server.media.profiles import Profile
@@ -200,5 +200,5 @@ def commands_json(commands: Sequence[Command]) -> str:
 
 def assemble(etag: str, part: str, commands: str) -> bytes:
     """The whole document: protocol, version (= the ETag), the shared part, the commands."""
-    head = _dumps({"protocol": PROTOCOL, "version": etag})[:-1]
+    head = _dumps({"protocol": DOCUMENT, "version": etag})[:-1]
     return f'{head},{part},"commands":{commands}}}'.encode()

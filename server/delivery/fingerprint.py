@@ -21,7 +21,13 @@ from server.media.profiles import Profile, profile_for
 from server.scheduling.localtime import day_containing, day_start, zone
 from server.screens.devices import DeviceScreen
 
-PROTOCOL: Final = 1
+# The protocol's version (docs/player-protocol.md): 2 since device keys. Hashed into every
+# ETag, so each player downloads its manifest once after an upgrade.
+PROTOCOL: Final = 2
+# The manifest document's `protocol` field: the version that gave the document its shape.
+# Version 2 changed hello and pairing only, and version-1 players refuse any other value,
+# so it stays 1 until the document itself changes.
+DOCUMENT: Final = 1
 # Bumped when the compiled document changes shape or meaning for the same inputs, so an
 # upgraded server never answers 304 for a document it would now compile differently.
 REVISION: Final = 1

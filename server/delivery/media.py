@@ -2,7 +2,9 @@
 
 Players and anonymous clients get only what published content uses (an asset or one of
 its variants); operators, with a session or an API token, get any asset of their scope.
-HEAD, Range (206) and If-None-Match (304) come from Werkzeug's conditional responses.
+HEAD, Range (206) and If-None-Match (304) come from Werkzeug's conditional responses, for
+blobs on local disk and in a bucket alike; with `media_redirect_s` set and media in a
+bucket, published media are answered with a redirect to a presigned URL instead.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from flask import Blueprint, Response, request, send_file, session
+from flask import Blueprint, Response, current_app, request, send_file, session
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.wsgi import wrap_file
 
 from server import clock, storage
 from server.accounts.models import Organisation
@@ -24,6 +27,8 @@ from server.campaigns import versions as content_version
 from server.db import get_session
 from server.delivery.runtime import player_runtime
 from server.errors import NotFound
+from server.media.s3 import S3Store
+from server.media.store import MediaStore
 
 bp = Blueprint("media", __name__)
 _NAME: Final = re.compile(r"([0-9a-f]{64})(?:\.([a-z0-9]{1,5}))?")
@@ -93,16 +98,37 @@ def media(name: str) -> Response:
         cache_control = PRIVATE_CACHE
     else:
         raise NotFound("no such media")
+    redirect_s = current_app.config["SIGNAGE"].media_redirect_s
+    if redirect_s and cache_control == PUBLIC_CACHE and isinstance(store, S3Store):
+        return _redirect(store, sha, media_type, redirect_s)
     path = store.path(sha)
-    response = send_file(
-        path if path is not None else store.open(sha),
-        mimetype=media_type,
-        etag=sha,
-        conditional=True,
-        max_age=YEAR,
-    )
+    if path is not None:
+        response = send_file(path, mimetype=media_type, etag=sha, conditional=True, max_age=YEAR)
+    else:
+        response = _stream(store, sha, media_type)
     response.headers["Cache-Control"] = cache_control
     response.headers["Accept-Ranges"] = "bytes"
     if cache_control == PRIVATE_CACHE:
         response.vary.update(("Authorization", "Cookie"))
     return response
+
+
+def _stream(store: MediaStore, sha: str, media_type: str) -> Response:
+    """The blob from a store without local files, read as it is sent; a Range request
+    reads only its range from the store (the reader seeks, see server.media.s3)."""
+    size = store.size(sha)
+    response = Response(
+        wrap_file(request.environ, store.open(sha)), mimetype=media_type, direct_passthrough=True
+    )
+    response.content_length = size
+    response.set_etag(sha)
+    response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
+    return response
+
+
+def _redirect(store: S3Store, sha: str, media_type: str, expires_s: int) -> Response:
+    """A redirect to the bucket itself. A cache may keep it for half the URL's life, so
+    whoever follows a cached redirect still finds the URL valid."""
+    url = store.presigned_url(sha, expires_s=expires_s, media_type=media_type)
+    cache = f"public, max-age={expires_s // 2}"
+    return Response(status=302, headers={"Location": url, "Cache-Control": cache})

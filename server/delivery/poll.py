@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -16,6 +17,7 @@ from server.delivery.fingerprint import fingerprint
 from server.errors import Unauthorized
 from server.media.profiles import Profile
 from server.media.store import MediaStore
+from server.monitoring.metrics import Metrics
 from server.screens.commands import pending_commands
 from server.screens.devices import DeviceScreen
 from server.screens.models import Screen
@@ -40,6 +42,7 @@ class Poller:
     cache: ManifestCache
     settings: Settings
     profiles: tuple[Profile, ...]
+    metrics: Metrics | None = None
 
     def answer(
         self, device: DeviceScreen, version: int, now: datetime, holds: Callable[[str], bool]
@@ -73,7 +76,12 @@ class Poller:
             fp.poll_interval_s,
         )
 
+        built = False
+
         def build() -> str:
+            nonlocal built
+            built = True
+            started = time.perf_counter()
             part = compile_part(
                 session,
                 self.store,
@@ -86,8 +94,12 @@ class Poller:
                 max_pixels=self.settings.max_image_pixels,
             )
             session.commit()  # variants rendered on the way are recorded for every process
+            if self.metrics is not None:
+                self.metrics.compiled(time.perf_counter() - started)
             return part
 
         part = self.cache.part(key, build)
+        if self.metrics is not None and not built:
+            self.metrics.cache_hits.inc()
         commands = pending_commands(session, device.id) if device.command_seq else []
         return PollAnswer(fp.etag, assemble(fp.etag, part, commands_json(commands)))

@@ -22,6 +22,8 @@ from server.delivery.poll import Poller
 from server.errors import ServiceUnavailable
 from server.media.profiles import Profile, parse_profiles
 from server.media.store import MediaStore
+from server.monitoring.metrics import Metrics
+from server.monitoring.views import get_metrics
 from server.screens.devices import DeviceLookup
 from server.screens.heartbeats import Heartbeats
 from server.storage import get_store
@@ -111,17 +113,20 @@ class PlayerRuntime:
     profiles: tuple[Profile, ...]
     gate: Gate
     poller: Poller
+    metrics: Metrics
 
 
 def init_app(app: Flask, prefix: str) -> PlayerRuntime:
     """Set up the player API's per-process state; `prefix` is its URL prefix."""
     settings: Settings = app.config["SIGNAGE"]
+    metrics = get_metrics(app)
     app.session_interface = _NoSessionFor(app.session_interface, prefix)
     heartbeats = Heartbeats(
         get_db(app).engine,
         settings.heartbeat_flush_s,
         # Decided at the first heartbeat: tests set app.testing after create_app.
         thread=lambda: settings.heartbeat_thread and not app.testing,
+        observe=metrics.flushed,
     )
     store, manifests = get_store(app), ManifestCache()
     profiles = tuple(parse_profiles(settings.screen_profiles))
@@ -136,7 +141,8 @@ def init_app(app: Flask, prefix: str) -> PlayerRuntime:
         gate=Gate(
             settings.player_concurrency, settings.poll_interval_s, settings.player_max_queue_ms
         ),
-        poller=Poller(get_session, store, manifests, settings, profiles),
+        metrics=metrics,
+        poller=Poller(get_session, store, manifests, settings, profiles, metrics),
     )
     app.extensions[EXTENSION_KEY] = runtime
     return runtime

@@ -3,6 +3,7 @@ screenshots and command acknowledgements. Every route but hello takes a device t
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import BinaryIO, Literal, cast
 
@@ -12,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator
 from server import clock, storage
 from server.api.registry import api
 from server.api.schemas import Strict
-from server.auth.policy import DEVICE, PUBLIC, bearer_token
+from server.auth.policy import DEVICE, PUBLIC, bearer_token, client_address
 from server.config import Settings
 from server.db import get_session
 from server.delivery import runtime
@@ -20,7 +21,7 @@ from server.delivery.compile import rfc3339
 from server.delivery.schemas import Manifest
 from server.errors import PayloadTooLarge
 from server.reports.plays import MAX_BATCH, Play, record_plays
-from server.screens import commands, joining
+from server.screens import commands, joining, keys
 from server.screens.devices import DeviceScreen, authenticate_device
 from server.screens.heartbeats import STATUS_HEADER, parse_status
 from server.screens.placement import Hello
@@ -28,15 +29,27 @@ from server.screens.screenshots import save_screenshot
 
 bp = Blueprint("player", __name__, url_prefix="/player")
 SHA256 = r"^[0-9a-f]{64}$"
+POLL_ENDPOINT = "api.player.manifest"
 
 
 @bp.before_request
 def _admit() -> None:
     # Shed before anything costs: no token check, no body parsing, no database.
+    g.player_t0 = time.perf_counter()
     rt = runtime.player_runtime()
     started = request.headers.get("X-Request-Start")
     g.player_slot = rt.gate.enter(started, rt.clock.now() if started else None)
     g.player_runtime = rt
+
+
+@bp.after_request
+def _count_poll(response: Response) -> Response:
+    # Every answer to a poll counts, refusals (401, 503) included: those never reach the view.
+    if request.endpoint == POLL_ENDPOINT:
+        t0 = g.get("player_t0")
+        elapsed = time.perf_counter() - t0 if t0 is not None else 0.0
+        runtime.player_runtime().metrics.poll(response.status_code, elapsed)
+    return response
 
 
 @bp.teardown_request
@@ -63,6 +76,17 @@ def _device_and_version() -> tuple[DeviceScreen, int]:
     return authenticate_device(_rt().devices, bearer_token())
 
 
+class ProofIn(Strict):
+    """Protocol 2: proof that the player holds its device key (docs/player-protocol.md §1)."""
+
+    device_key: str = Field(pattern=keys.KEY_PATTERN, description="Ed25519 public key, base64url")
+    at: str = Field(max_length=40, description="RFC 3339 UTC instant the player signed")
+    signature: str = Field(pattern=keys.SIGNATURE_PATTERN, description="base64url, 64 bytes")
+
+    def as_proof(self) -> keys.KeyProof:
+        return keys.KeyProof(self.device_key, self.at, self.signature)
+
+
 class HelloIn(Strict):
     hardware_id: str = Field(min_length=1, max_length=128)
     player_version: str = Field(default="", max_length=40)
@@ -70,6 +94,7 @@ class HelloIn(Strict):
     height: int = Field(ge=1, le=16384)
     name: str | None = Field(default=None, max_length=200)
     enrol_token: str | None = Field(default=None, max_length=200)
+    proof: ProofIn | None = Field(default=None, description="Protocol 2; absent from version 1")
 
     @field_validator("hardware_id")
     @classmethod
@@ -96,7 +121,13 @@ class HelloOut(BaseModel):
     summary="A player without a token: get a pairing code, collect a token, or enrol",
     body=HelloIn,
     response=HelloOut,
-    extra_responses={201: "Enrolled with an enrolment token", 403: "Bad enrolment token"},
+    extra_responses={
+        201: "Enrolled with an enrolment token",
+        401: "The device key proof does not hold",
+        403: "Bad enrolment token",
+        409: "The hardware id belongs to a screen this player may not take",
+        429: "Too many new pairings from this address",
+    },
 )
 def hello(body: HelloIn) -> Response:
     db = get_session()
@@ -109,8 +140,11 @@ def hello(body: HelloIn) -> Response:
             player_version=body.player_version,
             name=body.name,
             enrol_token=body.enrol_token,
+            proof=body.proof.as_proof() if body.proof else None,
+            source=client_address(),
         ),
         clock.now(),
+        joining.pairing_limit(_settings()),
     )
     db.commit()
     if outcome.state == "pairing":
@@ -130,6 +164,27 @@ def hello(body: HelloIn) -> Response:
         mimetype="application/json",
         headers={"Cache-Control": "no-store"},
     )
+
+
+class DeviceKeyIn(Strict):
+    hardware_id: str = Field(min_length=1, max_length=128)
+    proof: ProofIn
+
+
+@api.route(
+    bp,
+    "/device-key",
+    "PUT",
+    policy=DEVICE,
+    summary="Bind the player's device key to its screen (a screen paired before protocol 2)",
+    body=DeviceKeyIn,
+    extra_responses={401: "The proof does not hold", 409: "Bound to another key"},
+)
+def bind_device_key(body: DeviceKeyIn) -> None:
+    db = get_session()
+    device = _device()
+    if keys.bind(db, device.id, body.hardware_id, body.proof.as_proof(), clock.now()):
+        db.commit()
 
 
 @api.route(

@@ -12,6 +12,7 @@ from server import clock
 from server.cli import friendly, settings_from
 from server.db import Database, make_engine
 from server.jobs.runner import Runner, release_lease
+from server.monitoring.metrics import Metrics
 
 
 @click.group()
@@ -28,7 +29,9 @@ def jobs_run(ctx: click.Context) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    runner = Runner(Database(make_engine(settings)), settings, clock.from_settings(settings))
+    runner = Runner(
+        Database(make_engine(settings)), settings, clock.from_settings(settings), metrics=Metrics()
+    )
     click.echo(f"job runner {runner.holder}: checking every {runner.check.total_seconds():.0f}s")
     runner.run_forever(stop)
 
@@ -40,7 +43,7 @@ def jobs_once(ctx: click.Context) -> None:
     """Take the lease and run every job's current tick once (for cron, or by hand)."""
     settings = settings_from(ctx)
     database = Database(make_engine(settings))
-    runner = Runner(database, settings, clock.from_settings(settings))
+    runner = Runner(database, settings, clock.from_settings(settings), metrics=Metrics())
     try:
         outcomes = runner.step()
         if outcomes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 import threading
 from collections.abc import Callable, Sequence
@@ -24,10 +25,14 @@ from sqlalchemy import delete, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from server.alerts.evaluate import evaluate
+from server.alerts.outbox import deliver
+from server.auth.limits import prune_counters
 from server.clock import Clock
 from server.config import Settings
 from server.db import Database
 from server.jobs.models import JobLease, JobRun
+from server.monitoring.metrics import Metrics
 from server.reports.models import PlayEvent
 from server.screens.pairing import prune_pairings
 
@@ -52,6 +57,10 @@ def _prune_pairings(session: Session, now: datetime, settings: Settings) -> str:
     return f"{prune_pairings(session, now)} expired pairings removed"
 
 
+def _prune_rate_counters(session: Session, now: datetime, settings: Settings) -> str:
+    return f"{prune_counters(session, now)} old rate-limit counters removed"
+
+
 def _prune_plays(session: Session, now: datetime, settings: Settings) -> str:
     cutoff = now - timedelta(days=settings.play_retention_days)
     plays = _count(session.execute(delete(PlayEvent).where(PlayEvent.end < cutoff)))
@@ -66,9 +75,22 @@ def _count(result: object) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def _evaluate_alerts(session: Session, now: datetime, settings: Settings) -> str:
+    return str(evaluate(session, now, settings))
+
+
+def _deliver_alerts(session: Session, now: datetime, settings: Settings) -> str:
+    # The outbox commits its claims before sending, so it works in sessions of its own.
+    holder = f"{default_holder()}:{secrets.token_hex(4)}"
+    return str(deliver(session.get_bind(), holder, now, settings))  # type: ignore[arg-type]
+
+
 JOBS: tuple[Job, ...] = (
     Job("prune-pairings", timedelta(minutes=15), _prune_pairings),
     Job("prune-plays", timedelta(days=1), _prune_plays),
+    Job("prune-rate-counters", timedelta(hours=1), _prune_rate_counters),
+    Job("alerts-evaluate", timedelta(minutes=1), _evaluate_alerts),
+    Job("alerts-deliver", timedelta(seconds=30), _deliver_alerts),
 )
 
 
@@ -121,6 +143,7 @@ def run_due(
     holder: str,
     now: datetime,
     jobs: Sequence[Job] = JOBS,
+    metrics: Metrics | None = None,
 ) -> list[Outcome]:
     """Run each job's current tick unless some runner already has; one transaction per job."""
     outcomes = []
@@ -145,6 +168,8 @@ def run_due(
                 .where(JobRun.job == job.name, JobRun.scheduled_for == tick)
                 .values(finished_at=now, outcome="ok" if ok else "failed", detail=detail)
             )
+        if metrics is not None:
+            metrics.job_ran(job.name, ok)
         log.info("job %s (%s): %s", job.name, tick.isoformat(), detail)
         outcomes.append(Outcome(job.name, tick, True, ok, detail))
     return outcomes
@@ -162,7 +187,9 @@ class Runner:
         holder: str | None = None,
         jobs: Sequence[Job] = JOBS,
         check: timedelta = timedelta(seconds=30),
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.database, self.settings, self.clock = database, settings, clock
         self.holder = holder or default_holder()
         self.jobs, self.check = tuple(jobs), check
@@ -173,7 +200,7 @@ class Runner:
         now = self.clock.now()
         if not take_lease(self.database, self.holder, now, self.ttl):
             return []
-        return run_due(self.database, self.settings, self.holder, now, self.jobs)
+        return run_due(self.database, self.settings, self.holder, now, self.jobs, self.metrics)
 
     def run_forever(self, stop: threading.Event | None = None) -> None:
         stop = stop or threading.Event()

@@ -82,3 +82,17 @@ class MediaUnavailable(MediaError):
 
 class MediaSetupError(MediaError):
     """The machine lacks something media needs (fontconfig); the operator must install it."""
+
+
+class StoreUnavailable(MediaUnavailable):
+    """The remote media store could not be reached or failed (server.storage answers 503
+    with a detail that names no internal address)."""
+
+
+class StoreMisconfigured(StoreUnavailable):
+    """The store answered, but says the bucket is missing or not ours to use."""
+
+
+class ChecksumMismatch(MediaUnavailable):
+    """Bytes did not match their content hash (or the store's checksum) on the way in;
+    nothing was stored, and the same upload may be tried again."""

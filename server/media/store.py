@@ -59,6 +59,8 @@ class GcReport:
     kept_recent: tuple[str, ...] = ()
     stale_temps: tuple[Path, ...] = ()
     bytes_freed: int = field(default=0)
+    # Multipart uploads a dead process left in a bucket (key and upload id), aborted by gc.
+    stale_uploads: tuple[str, ...] = ()
 
 
 @runtime_checkable
@@ -109,6 +111,68 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def blob_missing(sha: str) -> MediaNotFound:
+    """The error every backend raises for a blob it does not hold."""
+    return MediaNotFound(f"no media {sha}")
+
+
+def new_temp(staging: Path) -> tuple[int, Path]:
+    """A new, empty temp file in `staging` (created if need be): its descriptor and path."""
+    staging.mkdir(parents=True, exist_ok=True)
+    while True:
+        path = staging / f"{_TEMP_PREFIX}{secrets.token_hex(12)}{_TEMP_SUFFIX}"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:  # pragma: no cover - 96 random bits
+            continue
+        return fd, path
+
+
+def stage_stream(stream: BinaryIO, max_bytes: int, staging: Path) -> StagedBlob:
+    """Copy `stream` to a temp file in `staging`, hashing as it goes.
+
+    Reads at most `max_bytes + 1` bytes: one byte past the cap raises MediaTooLarge
+    and removes the temp file, without reading the rest of the stream.
+    """
+    if max_bytes < 0:
+        raise ValueError("max_bytes must be >= 0")
+    fd, path = new_temp(staging)
+    digest = hashlib.sha256()
+    total = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while True:
+                want = min(CHUNK_SIZE, max_bytes + 1 - total)
+                chunk = stream.read(want)
+                if not chunk:
+                    break
+                total += len(chunk)
+                if total > max_bytes:
+                    raise MediaTooLarge(
+                        f"upload exceeds the limit of {max_bytes} bytes",
+                        [FieldError("file", f"larger than {max_bytes} bytes")],
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return StagedBlob(sha256=digest.hexdigest(), size=total, path=path)
+
+
+def stale_temps(staging: Path, cutoff: float) -> list[tuple[Path, int]]:
+    """Temp files in `staging` last written at or before `cutoff` (a POSIX time), with sizes."""
+    found: list[tuple[Path, int]] = []
+    if staging.is_dir():
+        for entry in sorted(os.scandir(staging), key=lambda e: e.name):
+            stat = entry.stat(follow_symlinks=False)
+            if entry.is_file(follow_symlinks=False) and stat.st_mtime <= cutoff:
+                found.append((Path(entry.path), stat.st_size))
+    return found
+
+
 class LocalStore:
     """Blobs on the local filesystem under `root`, sharded by hash prefix."""
 
@@ -133,47 +197,11 @@ class LocalStore:
         return self.root / sha[:2] / sha[2:4] / sha
 
     def _new_temp(self) -> tuple[int, Path]:
-        self.staging.mkdir(parents=True, exist_ok=True)
-        while True:
-            path = self.staging / f"{_TEMP_PREFIX}{secrets.token_hex(12)}{_TEMP_SUFFIX}"
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:  # pragma: no cover - 96 random bits
-                continue
-            return fd, path
+        return new_temp(self.staging)
 
     def put_stream(self, stream: BinaryIO, max_bytes: int) -> StagedBlob:
-        """Copy `stream` to a staged temp file, hashing as it goes.
-
-        Reads at most `max_bytes + 1` bytes: one byte past the cap raises MediaTooLarge
-        and removes the temp file, without reading the rest of the stream.
-        """
-        if max_bytes < 0:
-            raise ValueError("max_bytes must be >= 0")
-        fd, path = self._new_temp()
-        digest = hashlib.sha256()
-        total = 0
-        try:
-            with os.fdopen(fd, "wb") as out:
-                while True:
-                    want = min(CHUNK_SIZE, max_bytes + 1 - total)
-                    chunk = stream.read(want)
-                    if not chunk:
-                        break
-                    total += len(chunk)
-                    if total > max_bytes:
-                        raise MediaTooLarge(
-                            f"upload exceeds the limit of {max_bytes} bytes",
-                            [FieldError("file", f"larger than {max_bytes} bytes")],
-                        )
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        return StagedBlob(sha256=digest.hexdigest(), size=total, path=path)
+        """Copy `stream` to a staged temp file, hashing as it goes (see `stage_stream`)."""
+        return stage_stream(stream, max_bytes, self.staging)
 
     def commit(self, staged: StagedBlob) -> str:
         """Move a staged upload into place (or drop it if the blob exists); return its hash."""
@@ -232,13 +260,13 @@ class LocalStore:
         try:
             return self._blob_path(sha).stat().st_size
         except FileNotFoundError:
-            raise MediaNotFound(f"no media {sha}") from None
+            raise blob_missing(sha) from None
 
     def open(self, sha: str) -> BinaryIO:
         try:
             return self._blob_path(sha).open("rb")
         except FileNotFoundError:
-            raise MediaNotFound(f"no media {sha}") from None
+            raise blob_missing(sha) from None
 
     def path(self, sha: str) -> Path | None:
         """The blob's local path (for `send_file`), or None if it is not stored."""
@@ -306,12 +334,9 @@ class LocalStore:
             doomed.append(sha)
             freed += stat.st_size
         temps: list[Path] = []
-        if self.staging.is_dir():
-            for entry in sorted(os.scandir(self.staging), key=lambda e: e.name):
-                stat = entry.stat(follow_symlinks=False)
-                if entry.is_file(follow_symlinks=False) and stat.st_mtime <= temp_cutoff:
-                    temps.append(Path(entry.path))
-                    freed += stat.st_size
+        for temp, size in stale_temps(self.staging, temp_cutoff):
+            temps.append(temp)
+            freed += size
         if not dry_run:
             for sha in doomed:
                 self.delete(sha)

@@ -11,6 +11,7 @@ import atexit
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -114,9 +115,15 @@ class Heartbeats:
     """One process's heartbeats: the buffer, its flush, and the thread that runs it."""
 
     def __init__(
-        self, engine: Engine, interval_s: float, *, thread: Callable[[], bool] | bool
+        self,
+        engine: Engine,
+        interval_s: float,
+        *,
+        thread: Callable[[], bool] | bool,
+        observe: Callable[[int, float], None] | None = None,
     ) -> None:
         self.buffer = HeartbeatBuffer()
+        self.observe = observe  # told (screens written, seconds taken) after each flush
         self.engine = engine
         self.interval_s = interval_s
         self._thread_wanted = thread if callable(thread) else (lambda: thread)
@@ -137,11 +144,14 @@ class Heartbeats:
         beats = self.buffer.drain()
         if not beats:
             return 0
+        started = time.perf_counter()
         try:
             write_beats(self.engine, beats)
         except Exception:
             self.buffer.restore(beats)
             raise
+        if self.observe is not None:
+            self.observe(len(beats), time.perf_counter() - started)
         return len(beats)
 
     def _start(self) -> None:

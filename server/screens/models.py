@@ -28,6 +28,9 @@ class Screen(Base):
     location: Mapped[str] = mapped_column(String(300), default="")
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     device_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The player's public device key (Ed25519, base64url): whoever proves it is this screen's
+    # device. None for a screen paired by a version-1 player that has not bound one yet.
+    device_key: Mapped[str | None] = mapped_column(String(64))
     token_issued_at: Mapped[datetime | None]
     last_seen_at: Mapped[datetime | None]
     # The player's latest status report (what it shows, version, disk, errors).
@@ -88,6 +91,9 @@ class Pairing(Base):
     height: Mapped[int] = mapped_column(default=1080)
     name: Mapped[str] = mapped_column(String(200), default="")
     player_version: Mapped[str] = mapped_column(String(40), default="")
+    # The key the asking player proved (None: a version-1 player); only a hello proving the
+    # same key sees this pairing's code or collects its token.
+    device_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     # Set when an operator claims the code; the player's next hello collects a device token

@@ -1,14 +1,15 @@
 """Where a joining player lands: its screen row, organisation, name and groups.
 
-A hardware id names one screen. A player that joins again (reinstalled, or revoked and
-re-paired) gets its old screen back when whoever lets it in may manage that screen;
-otherwise the old screen is detached (it keeps its history, loses its device) and a
-new one is made.
+A hardware id names one screen, but it is no secret: what proves a device is its key
+(`server.screens.keys`). A joining player gets its old screen back only when it proves the
+key bound to that screen (or the screen has none yet) and whoever lets it in may manage
+the screen; the callers (pairing, enrolment) refuse every other case with 409, so no
+screen is ever detached from its device by someone else's join.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from server.accounts.models import Organisation
 from server.errors import FieldError, ValidationFailed
 from server.scheduling.localtime import check_zone
+from server.screens.keys import KeyProof
 from server.screens.models import Group, Screen
 
 MAX_NAME = 200
@@ -37,6 +39,8 @@ class Hello:
     player_version: str = ""
     name: str | None = None
     enrol_token: str | None = None
+    proof: KeyProof | None = None  # protocol 2; None from a version-1 player
+    source: str = ""  # the client's address, for rate limits
 
 
 @dataclass(frozen=True)
@@ -99,10 +103,21 @@ def unique_name(session: Session, org_id: int, wanted: str, keep_id: int | None 
     return f"{base} ({n})"
 
 
+def screen_of(session: Session, hardware_id: str) -> Screen | None:
+    return session.scalar(select(Screen).where(Screen.hardware_id == hardware_id))
+
+
+def is_bound_elsewhere(screen: Screen, device_key: str | None) -> bool:
+    """Whether `screen` is bound to a key other than the proven `device_key`."""
+    return screen.device_key is not None and screen.device_key != device_key
+
+
 def place_screen(
     session: Session,
     *,
+    existing: Screen | None,
     hardware_id: str,
+    device_key: str | None,
     org: Organisation,
     name: str,
     timezone: str,
@@ -110,18 +125,19 @@ def place_screen(
     height: int,
     groups: Sequence[Group],
     now: datetime,
-    may_adopt: Callable[[Screen], bool],
     keep_settings_on_adopt: bool = False,
 ) -> Screen:
-    """The screen for `hardware_id` in `org`: the existing one if `may_adopt` it, else new.
+    """`existing` given back to its device (the caller checked that it may be), or a new
+    screen for `hardware_id` in `org`, bound to `device_key`.
 
     With `keep_settings_on_adopt`, an adopted screen keeps its name, organisation, zone and
     groups (a reinstalled player re-enrolling); otherwise they are replaced (an operator's
     claim says where the screen now belongs).
     """
-    existing = session.scalar(select(Screen).where(Screen.hardware_id == hardware_id))
-    if existing is not None and may_adopt(existing):
+    if existing is not None:
         existing.device_token_hash = None
+        existing.token_issued_at = None
+        existing.device_key = device_key or existing.device_key
         existing.width, existing.height = width, height
         if not keep_settings_on_adopt:
             existing.organisation_id = org.id
@@ -131,16 +147,12 @@ def place_screen(
             existing.groups = list(groups)
         session.flush()
         return existing
-    if existing is not None:
-        existing.hardware_id = None
-        existing.device_token_hash = None
-        existing.token_issued_at = None
-        session.flush()  # frees the hardware id before the new row takes it
     screen = Screen(
         organisation_id=org.id,
         organisation=org,
         name=unique_name(session, org.id, name),
         hardware_id=hardware_id,
+        device_key=device_key,
         timezone=timezone,
         width=width,
         height=height,

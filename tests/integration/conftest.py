@@ -74,6 +74,7 @@ class ServerProcess:
     kind: str = "gunicorn"  # or "serve" (the development server)
     workers: int = 1
     threads: int = 4
+    extra_args: tuple[str, ...] = ()  # more gunicorn options (e.g. a -c config module)
     process: subprocess.Popen[bytes] | None = None
     _log: Any = field(default=None, repr=False)
 
@@ -114,6 +115,7 @@ class ServerProcess:
             "10",
             "--log-level",
             "warning",
+            *self.extra_args,
             "server.app:create_app()",
         ]
 
@@ -160,6 +162,19 @@ class ServerProcess:
             self._log.close()
             self._log = None
         return code
+
+    def kill(self) -> None:
+        """SIGKILL the master and its workers at once, as a power cut would."""
+        if self.process is not None and self.process.poll() is None:
+            master = self.process.pid
+            children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+            for pid in [master, *map(int, children)]:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self.process.wait(STOP_TIMEOUT_S)
+        self.stop()  # only closes the log now
 
     def restart(self) -> ServerProcess:
         self.stop()
@@ -232,11 +247,14 @@ def start_server(tmp_path: Path) -> Iterator[StartServer]:
         workers: int = 1,
         threads: int = 4,
         port: int | None = None,
+        env: Mapping[str, str] | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> ServerProcess:
         instance = tmp_path / name
         instance.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNAGE_")}
-        env.update(
+        process_env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNAGE_")}
+        process_env.update(env or {})
+        process_env.update(
             {
                 env_name("instance_path"): str(instance),
                 env_name("secret_key"): "integration-" + name,
@@ -245,11 +263,17 @@ def start_server(tmp_path: Path) -> Iterator[StartServer]:
             }
         )
         if database_url:
-            env[env_name("database_url")] = database_url
+            process_env[env_name("database_url")] = database_url
         for key, value in (settings or {}).items():
-            env[env_name(key)] = str(value)
+            process_env[env_name(key)] = str(value)
         server = ServerProcess(
-            instance, port or free_port(), env, kind=kind, workers=workers, threads=threads
+            instance,
+            port or free_port(),
+            process_env,
+            kind=kind,
+            workers=workers,
+            threads=threads,
+            extra_args=extra_args,
         )
         started.append(server)
         return server.start()

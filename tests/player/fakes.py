@@ -172,6 +172,8 @@ class FakeServer(ByteSource):
         self.refuse_events: set[str] = set()  # play ids to answer 422 for
         self.busy: float | None = None  # Retry-After of a 503 answer
         self.players: list[tuple[Clock, OffsetEstimator]] = []
+        self.hellos: list[HelloRequest] = []
+        self.bound: list[tuple[str, str, dict[str, str]]] = []  # token, hardware id, proof
 
     def attach(self, clock: Clock, estimator: OffsetEstimator) -> None:
         """Let this server's answers correct the estimator of a player running on `clock`."""
@@ -202,6 +204,7 @@ class FakeServer(ByteSource):
 
     def hello(self, request: HelloRequest) -> Pairing | Paired:
         self._answer("hello")
+        self.hellos.append(request)
         if request.enrol_token is not None:
             if request.enrol_token not in self.enrol_tokens:
                 raise EnrolmentRefused(403, "enrolment token unknown")
@@ -254,6 +257,11 @@ class FakeServer(ByteSource):
             left = [c for c in self.body["commands"] if c["id"] != command_id]
             if len(left) != len(self.body["commands"]):
                 self.body = {**self.body, "commands": left}
+
+    def bind_key(self, token: str, hardware_id: str, proof: dict[str, str]) -> None:
+        self._answer("device-key")
+        self._auth(token)
+        self.bound.append((token, hardware_id, proof))
 
 
 class Rig:

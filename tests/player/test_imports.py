@@ -16,7 +16,7 @@ heavy = sorted(
     m for m in sys.modules
     if m.split(".")[0] in {
         "flask", "werkzeug", "sqlalchemy", "alembic", "server", "pygame",
-        "requests", "urllib3", "charset_normalizer", "idna",
+        "requests", "urllib3", "charset_normalizer", "idna", "cryptography",
     }
 )
 print(json.dumps(heavy))

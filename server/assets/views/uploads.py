@@ -27,9 +27,23 @@ from server.errors import FieldError, PayloadTooLarge, ValidationFailed
 from server.media.errors import UnsupportedMedia
 from server.media.profiles import parse_profile
 from server.media.store import MediaStore
+from server.monitoring.views import get_metrics
 from server.storage import get_store
 
 bp = Blueprint("uploads", __name__, url_prefix="/assets")
+REFUSALS_COUNTED = frozenset({"upload", "create_slogan"})
+
+
+@bp.after_request
+def _count_refusal(response: Response) -> Response:
+    view = (request.endpoint or "").rsplit(".", 1)[-1]
+    if response.status_code >= 400 and view in REFUSALS_COUNTED and response.status_code not in (
+        401,
+        403,
+        404,
+    ):
+        get_metrics().upload_refused(response.status_code)
+    return response
 
 FILE_FIELD = "file"
 FORM_FIELDS = frozenset({"organisation_id", "title"})

@@ -16,14 +16,15 @@ from server.accounts.models import Organisation, Role
 from server.accounts.organisations import org_or_404
 from server.api.registry import api
 from server.api.schemas import Id, ListQuery, Page, Strict, paginate
-from server.auth import audit
+from server.auth import audit, limits
 from server.auth.actors import ROLE_RANK, Actor
-from server.auth.policy import ADMIN, READ, WRITE, current_actor
+from server.auth.policy import ADMIN, READ, WRITE, client_address, current_actor
 from server.auth.scope import in_scope
 from server.config import Settings
 from server.db import MAX_ID, get_session
-from server.errors import NotFound
+from server.errors import FieldError, NotFound, ValidationFailed
 from server.screens import commands as fleet_commands
+from server.screens import joining
 from server.screens.devices import revoke_device_token
 from server.screens.enrolment import issue_enrolment_token, revoke_enrolment_token
 from server.screens.models import Command, EnrolmentToken, Screen, Screenshot
@@ -56,7 +57,16 @@ def _audit(
 
 class ClaimIn(Strict):
     code: str = Field(min_length=1, max_length=20, description="The code the screen shows")
-    organisation_id: int = Field(ge=1, le=MAX_ID)
+    organisation_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="Required unless replace_screen_id is given"
+    )
+    replace_screen_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="Accept the device as the replacement of this screen's device: the screen "
+        "keeps its place and history, its old device token stops working",
+    )
     name: str | None = Field(default=None, min_length=1, max_length=200)
     group_ids: list[Id] = Field(default_factory=list, max_length=100)
     timezone: str = Field(default="UTC", max_length=64)
@@ -82,27 +92,71 @@ class ClaimedScreenOut(BaseModel):
     body=ClaimIn,
     response=ClaimedScreenOut,
     status=201,
+    extra_responses={
+        409: "The device's hardware id belongs to another screen (see replace_screen_id)",
+        429: "Too many wrong codes for this organisation or from this address",
+    },
 )
 def claim_code(body: ClaimIn) -> ClaimedScreenOut:
-    db, actor = get_session(), current_actor()
-    org = org_or_404(db, actor, body.organisation_id)
-    actor.require(org.path, Role.OPERATOR)
+    db, actor, now = get_session(), current_actor(), clock.now()
+    org: Organisation | None = None
+    if body.organisation_id is not None:
+        org = org_or_404(db, actor, body.organisation_id)
+        actor.require(org.path, Role.OPERATOR)
+    if body.replace_screen_id is not None:
+        target = get_screen(db, actor, body.replace_screen_id, Role.OPERATOR)
+        if org is not None and org.id != target.organisation_id:
+            raise ValidationFailed(
+                "a replacement stays in its screen's organisation",
+                [FieldError("organisation_id", "is not the replaced screen's organisation")],
+            )
+        org_key = str(target.organisation_id)
+    else:
+        org_key = str(body.organisation_id)
+    by_org, by_address = joining.claim_limits(_settings())
+    address = client_address()
+    limits.check(db, by_org, org_key, now)
+    limits.check(db, by_address, address, now)
 
-    def may_adopt(screen: Screen) -> bool:
+    def may_manage(screen: Screen) -> bool:
         role = actor.role_in(screen.organisation.path)
         return role is not None and ROLE_RANK[role] >= ROLE_RANK[Role.OPERATOR]
 
-    screen = claim(
-        db,
-        code=body.code,
-        organisation=org,
-        name=body.name,
-        group_ids=body.group_ids,
-        timezone=body.timezone,
-        now=clock.now(),
-        may_adopt=may_adopt,
-    )
-    _audit(actor, "claim", "screen", screen.id, org.id, name=screen.name, code=body.code.upper())
+    try:
+        screen, replaced = claim(
+            db,
+            code=body.code,
+            organisation=org,
+            name=body.name,
+            group_ids=body.group_ids,
+            timezone=body.timezone,
+            now=now,
+            may_manage=may_manage,
+            replace_screen_id=body.replace_screen_id,
+        )
+    except NotFound as exc:
+        if any(e.field == "code" for e in exc.errors):  # a wrong code: it counts
+            db.rollback()
+            limits.hit(db, by_org, org_key, now)
+            limits.hit(db, by_address, address, now)
+            db.commit()
+        raise
+    code = body.code.upper()
+    if replaced:
+        _audit(
+            actor,
+            "replace_device",
+            "screen",
+            screen.id,
+            screen.organisation_id,
+            code=code,
+            hardware_id=screen.hardware_id,
+            device_key=screen.device_key,
+            old_device="token revoked",
+        )
+    else:
+        org_id = screen.organisation_id
+        _audit(actor, "claim", "screen", screen.id, org_id, name=screen.name, code=code)
     db.commit()
     return ClaimedScreenOut(
         id=screen.id,

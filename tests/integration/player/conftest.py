@@ -70,6 +70,7 @@ def start_player(tmp_path: Path) -> Iterator[StartPlayer]:
             args += ["--clock-skew-ms", str(skew_ms)]
         if cache_quota:
             args += ["--cache-quota", cache_quota]
+        args += list(extra)  # last, so an option given here wins over the defaults above
         env = {
             k: v
             for k, v in os.environ.items()

@@ -23,10 +23,11 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from server.accounts.models import Role
+from server.alerts.models import AlertChannel, AlertKind, AlertRule, ChannelKind, Incident
 from server.api.registry import API_PREFIX, api
 from server.auth.policy import Audience
 from server.campaigns.models import CampaignStatus
-from tests.server.api.matrix_world import LEAKS, Call, Ctx, upload_form
+from tests.server.api.matrix_world import LEAKS, MARK, Call, Ctx, upload_form
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,71 @@ ROWS: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/fleet"): listing(Ctx.screen),
     ("GET", "/reports/plays"): listing(Ctx.play, {"group_by": "screen"}),
+    # alerts
+    ("GET", "/alerts"): listing(lambda c: alert_incident(c)),
+    ("GET", "/alerts/rules"): listing(lambda c: alert_rule(c)),
+    ("POST", "/alerts/rules"): Row(
+        lambda c: Call(json={"organisation_id": c.organisation().id, "kind": "offline"})
+    ),
+    ("PATCH", "/alerts/rules/{rule_id}"): Row(
+        lambda c: Call({"rule_id": alert_rule(c)}, json={"minutes": 30})
+    ),
+    ("DELETE", "/alerts/rules/{rule_id}"): Row(lambda c: Call({"rule_id": alert_rule(c)})),
+    ("GET", "/alerts/channels"): listing(lambda c: alert_channel(c)),
+    ("POST", "/alerts/channels"): Row(
+        lambda c: Call(
+            json={
+                "organisation_id": c.world.school.id,
+                "name": c.name("channel"),
+                "kind": "email",
+                "target": "ops@school.test",
+                "locale": "zh-CN",
+            }
+        )
+    ),
+    ("PATCH", "/alerts/channels/{channel_id}"): Row(
+        lambda c: Call({"channel_id": alert_channel(c)}, json={"enabled": False})
+    ),
+    ("DELETE", "/alerts/channels/{channel_id}"): Row(
+        lambda c: Call({"channel_id": alert_channel(c)})
+    ),
 }
+
+
+def alert_incident(c: Ctx) -> int:
+    screen = c.screen()
+    row = Incident(
+        screen_id=screen.id,
+        organisation_id=screen.organisation_id,
+        kind=AlertKind.OFFLINE,
+        since=c.now,
+        opened_at=c.now,
+        detail=MARK,
+    )
+    c.session.add(row)
+    c.session.commit()
+    return row.id
+
+
+def alert_rule(c: Ctx) -> int:
+    row = AlertRule(organisation_id=c.organisation().id, kind=AlertKind.OFFLINE, created_at=c.now)
+    c.session.add(row)
+    c.session.commit()
+    return row.id
+
+
+def alert_channel(c: Ctx) -> int:
+    row = AlertChannel(
+        organisation_id=c.world.school.id,
+        name=c.name("channel"),
+        kind=ChannelKind.WEBHOOK,
+        target="https://hooks.example.test/signage",
+        secret="a secret of sixteen or more",
+        created_at=c.now,
+    )
+    c.session.add(row)
+    c.session.commit()
+    return row.id
 
 
 def entry_call(c: Ctx, body: Any) -> Call:

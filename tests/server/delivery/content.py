@@ -3,11 +3,14 @@ campaigns workflow (the same code an operator's publish runs), players paired ov
 
 from __future__ import annotations
 
+import base64
 import io
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy.orm import Session
@@ -82,6 +85,22 @@ def publish(
     return publication
 
 
+def b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def proof(key: Ed25519PrivateKey, hardware_id: str, at: datetime) -> dict[str, str]:
+    """A device-key proof as a protocol-2 player makes it (docs/player-protocol.md §1)."""
+    public = b64url(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+    when = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+    message = f"signage-hello/2\n{hardware_id}\n{public}\n{when}".encode()
+    return {"device_key": public, "at": when, "signature": b64url(key.sign(message))}
+
+
+def public_key(key: Ed25519PrivateKey) -> str:
+    return b64url(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+
+
 def pair(
     client: FlaskClient,
     operator_headers: Mapping[str, str],
@@ -93,14 +112,21 @@ def pair(
     group_ids: Sequence[int] = (),
     timezone: str = "Asia/Shanghai",
     name: str | None = None,
+    key: Ed25519PrivateKey | None = None,
+    now: datetime | None = None,
+    replace_screen_id: int | None = None,
 ) -> tuple[str, int]:
-    """Pair a player over the protocol: hello ▸ claim ▸ hello; its token and screen id."""
-    hello = {
+    """Pair a player over the protocol: hello ▸ claim ▸ hello; its token and screen id. With
+    `key` (and the server's `now`), the hellos prove it (protocol 2); without, version 1."""
+    hello: dict[str, Any] = {
         "hardware_id": hardware_id,
         "player_version": "0.1.0",
         "width": width,
         "height": height,
     }
+    if key is not None:
+        assert now is not None, "a proof needs the server's time"
+        hello["proof"] = proof(key, hardware_id, now)
     r = client.post("/api/v1/player/hello", json=hello)
     assert r.status_code == 200 and r.json["state"] == "pairing", r.json
     claim = {
@@ -109,6 +135,7 @@ def pair(
         "group_ids": list(group_ids),
         "timezone": timezone,
         **({"name": name} if name else {}),
+        **({"replace_screen_id": replace_screen_id} if replace_screen_id else {}),
     }
     r = client.post("/api/v1/pairings/claim", json=claim, headers=dict(operator_headers))
     assert r.status_code == 201, r.json

@@ -1,9 +1,11 @@
-"""/media/{sha256}: immutable bytes with ETag, HEAD and Range; unpublished bytes stay private."""
+"""/media/{sha256}: immutable bytes with ETag, HEAD and Range; unpublished bytes stay private.
+Every test runs with media on local disk and in a bucket of a real S3-protocol server."""
 
 from __future__ import annotations
 
 import hashlib
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -13,6 +15,13 @@ from server.media.store import MediaStore
 from tests.server.delivery.content import campaign, device, image_asset, pair, publish
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+@pytest.fixture(params=["local", "s3"])
+def media_settings(request: pytest.FixtureRequest) -> dict[str, object]:
+    if request.param == "local":
+        return {}
+    return {"media_url": request.getfixturevalue("s3_server").new_bucket()}
 
 
 def _published_variant(client, session, store, settings, world, clock):  # type: ignore[no-untyped-def]

@@ -76,6 +76,9 @@ def test_a_failing_job_is_recorded_and_the_others_still_run(
         ("boom", False),
         ("prune-pairings", True),
         ("prune-plays", True),
+        ("prune-rate-counters", True),
+        ("alerts-evaluate", True),
+        ("alerts-deliver", True),
     ]
     with database.session() as session:
         row = session.scalar(select(JobRun).where(JobRun.job == "boom"))
@@ -91,7 +94,8 @@ def test_the_runner_only_works_while_it_holds_the_lease(
     assert {o.job for o in a.step()} == {j.name for j in JOBS}
     assert b.step() == []
     clock.advance(timedelta(minutes=20))
-    assert [o.ran for o in a.step()] == [True, False]  # a new pairing tick, same day
+    # New pairing, alert evaluation and delivery ticks; the same day and hour for the rest.
+    assert [o.ran for o in a.step()] == [True, False, False, True, True]
 
 
 def test_pruning_removes_what_is_old_and_keeps_the_rest(
@@ -120,7 +124,7 @@ def test_pruning_removes_what_is_old_and_keeps_the_rest(
     with database.session() as session:
         assert list(session.scalars(select(Pairing.code))) == ["NEW234"]
         assert list(session.scalars(select(PlayEvent.event_id))) == ["e1"]
-        assert session.scalar(select(func.count()).select_from(JobRun)) == 2
+        assert session.scalar(select(func.count()).select_from(JobRun)) == len(JOBS)
 
 
 def test_jobs_once_from_the_command_line(settings: Settings, database: Database) -> None:

@@ -1,4 +1,5 @@
-"""The local content-addressed store on a real directory."""
+"""The content-addressed stores: the contract every backend keeps (`any_store`: the local
+store and the S3 store on a real S3-protocol server), then what is the local store's own."""
 
 from __future__ import annotations
 
@@ -46,69 +47,121 @@ class EndlessStream:
         return data
 
 
-def test_local_store_keeps_the_protocol(store: LocalStore) -> None:
-    assert isinstance(store, MediaStore)
+def staged_files(store: MediaStore) -> set[str]:
+    staging: Path = store.staging  # type: ignore[attr-defined]
+    return files_under(staging) if staging.is_dir() else set()
 
 
-def test_put_bytes_is_content_addressed_and_sharded(store: LocalStore) -> None:
+def test_every_store_keeps_the_protocol(any_store: MediaStore) -> None:
+    assert isinstance(any_store, MediaStore)
+
+
+def test_put_bytes_is_content_addressed(any_store: MediaStore) -> None:
     data = b"poster bytes"
-    digest = store.put_bytes(data)
+    digest = any_store.put_bytes(data)
     assert digest == sha(data)
-    blob = store.root / digest[:2] / digest[2:4] / digest
-    assert store.path(digest) == blob and blob.read_bytes() == data
-    assert store.exists(digest) and store.size(digest) == len(data)
-    with store.open(digest) as fh:
+    assert any_store.exists(digest) and any_store.size(digest) == len(data)
+    with any_store.open(digest) as fh:
         assert fh.read() == data
-    assert list(store.iter_hashes()) == [digest]
+    assert list(any_store.iter_hashes()) == [digest]
+    assert staged_files(any_store) == set()
 
 
-def test_same_bytes_twice_are_stored_once(store: LocalStore) -> None:
-    first = store.put_bytes(b"same poster")
-    second = store.commit(store.put_stream(io.BytesIO(b"same poster"), max_bytes=100))
+def test_local_blobs_are_sharded(store: LocalStore) -> None:
+    digest = store.put_bytes(b"poster bytes")
+    blob = store.root / digest[:2] / digest[2:4] / digest
+    assert store.path(digest) == blob and blob.read_bytes() == b"poster bytes"
+
+
+def test_same_bytes_twice_are_stored_once(any_store: MediaStore) -> None:
+    first = any_store.put_bytes(b"same poster")
+    second = any_store.commit(any_store.put_stream(io.BytesIO(b"same poster"), max_bytes=100))
     assert first == second
+    assert list(any_store.iter_hashes()) == [first]
+    assert staged_files(any_store) == set()
+
+
+def test_local_dedup_keeps_one_file(store: LocalStore) -> None:
+    first = store.put_bytes(b"same poster")
+    store.put_bytes(b"same poster")
     assert files_under(store.root) == {f"{first[:2]}/{first[2:4]}/{first}"}
 
 
-def test_staged_upload_is_invisible_until_commit(store: LocalStore) -> None:
+def test_staged_upload_is_invisible_until_commit(any_store: MediaStore) -> None:
     data = os.urandom(3 * CHUNK_SIZE + 17)
-    staged = store.put_stream(io.BytesIO(data), max_bytes=len(data))
+    staged = any_store.put_stream(io.BytesIO(data), max_bytes=len(data))
     assert staged.sha256 == sha(data) and staged.size == len(data)
-    assert staged.path.parent == store.root / "tmp"
-    assert not store.exists(staged.sha256) and list(store.iter_hashes()) == []
+    assert staged.path.parent == any_store.staging  # type: ignore[attr-defined]
+    assert not any_store.exists(staged.sha256) and list(any_store.iter_hashes()) == []
 
-    assert store.commit(staged) == staged.sha256
-    assert store.exists(staged.sha256) and not staged.path.exists()
-    assert files_under(store.root / "tmp") == set()
-    assert store.path(staged.sha256).read_bytes() == data  # type: ignore[union-attr]
+    assert any_store.commit(staged) == staged.sha256
+    assert any_store.exists(staged.sha256) and not staged.path.exists()
+    assert staged_files(any_store) == set()
+    with any_store.open(staged.sha256) as fh:
+        assert fh.read() == data
 
 
-def test_discard_leaves_nothing(store: LocalStore) -> None:
-    staged = store.put_stream(io.BytesIO(b"rejected"), max_bytes=100)
-    store.discard(staged)
-    assert files_under(store.root) == set()
+def test_range_reads(any_store: MediaStore) -> None:
+    data = os.urandom(2 * CHUNK_SIZE + 99)
+    digest = any_store.put_bytes(data)
+    with any_store.open(digest) as fh:
+        fh.seek(CHUNK_SIZE - 10)
+        assert fh.read(20) == data[CHUNK_SIZE - 10 : CHUNK_SIZE + 10]
+        fh.seek(-5, os.SEEK_END)
+        assert fh.read() == data[-5:]
+        fh.seek(3)
+        assert fh.read(4) == data[3:7]
+        assert fh.tell() == 7
+
+
+def test_discard_leaves_nothing(any_store: MediaStore) -> None:
+    staged = any_store.put_stream(io.BytesIO(b"rejected"), max_bytes=100)
+    any_store.discard(staged)
+    assert staged_files(any_store) == set() and list(any_store.iter_hashes()) == []
     with pytest.raises(ValueError, match="not a staged upload"):
-        store.commit(staged)
+        any_store.commit(staged)
 
 
-def test_exactly_the_cap_is_accepted(store: LocalStore) -> None:
-    staged = store.put_stream(io.BytesIO(b"x" * 1000), max_bytes=1000)
+def test_exactly_the_cap_is_accepted(any_store: MediaStore) -> None:
+    staged = any_store.put_stream(io.BytesIO(b"x" * 1000), max_bytes=1000)
     assert staged.size == 1000
 
 
-def test_size_cap_stops_reading_before_the_rest(store: LocalStore) -> None:
+def test_size_cap_stops_reading_before_the_rest(any_store: MediaStore) -> None:
     cap = 2 * CHUNK_SIZE + 5
     stream = EndlessStream(cap)
     with pytest.raises(MediaTooLarge, match=f"limit of {cap} bytes"):
-        store.put_stream(stream, max_bytes=cap)  # type: ignore[arg-type]
+        any_store.put_stream(stream, max_bytes=cap)  # type: ignore[arg-type]
     assert stream.served == cap + 1
-    assert files_under(store.root) == set()
+    assert staged_files(any_store) == set() and list(any_store.iter_hashes()) == []
+
+
+def test_gc_keeps_referenced_and_recent_blobs(any_store: MediaStore) -> None:
+    kept = any_store.put_bytes(b"on a playlist")
+    dropped = any_store.put_bytes(b"nobody uses this")
+    grace: timedelta = any_store.grace  # type: ignore[attr-defined]
+
+    now = any_store.gc({kept}, dry_run=False, now=datetime.now(UTC))
+    assert now.unreferenced == () and now.kept_recent == (dropped,)
+    assert set(any_store.iter_hashes()) == {kept, dropped}
+
+    later = datetime.now(UTC) + grace + timedelta(minutes=1)
+    dry = any_store.gc({kept}, now=later)
+    assert dry.dry_run and dry.unreferenced == (dropped,)
+    assert dry.bytes_freed == len(b"nobody uses this")
+    assert set(any_store.iter_hashes()) == {kept, dropped}
+
+    real = any_store.gc({kept}, dry_run=False, now=later)
+    assert real.unreferenced == (dropped,)
+    assert list(any_store.iter_hashes()) == [kept] and not any_store.exists(dropped)
 
 
 @pytest.mark.parametrize(
     "bad",
     ["../../etc/passwd", "A" * 64, "ab" * 31, "g" * 64, "/" + "a" * 63, "a" * 64 + "\n", ""],
 )
-def test_hash_strings_are_validated(store: LocalStore, bad: str) -> None:
+def test_hash_strings_are_validated(any_store: MediaStore, bad: str) -> None:
+    store = any_store
     for call in (store.exists, store.size, store.open, store.path, store.delete):
         with pytest.raises(InvalidMediaRequest):
             call(bad)
@@ -116,7 +169,8 @@ def test_hash_strings_are_validated(store: LocalStore, bad: str) -> None:
         check_sha(bad)
 
 
-def test_missing_blob(store: LocalStore) -> None:
+def test_missing_blob(any_store: MediaStore) -> None:
+    store = any_store
     missing = "0" * 64
     assert not store.exists(missing) and store.path(missing) is None
     assert store.delete(missing) is False
@@ -126,7 +180,8 @@ def test_missing_blob(store: LocalStore) -> None:
         store.open(missing)
 
 
-def test_delete(store: LocalStore) -> None:
+def test_delete(any_store: MediaStore) -> None:
+    store = any_store
     digest = store.put_bytes(b"gone soon")
     assert store.delete(digest) is True
     assert not store.exists(digest) and list(store.iter_hashes()) == []

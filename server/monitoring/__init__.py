@@ -1,0 +1,1 @@
+"""Monitoring: the process's Prometheus instruments and the `/metrics` endpoint."""
