@@ -167,6 +167,7 @@ def test_until_names_the_last_day_and_the_csv_opens_in_excel_with_the_same_total
     assert screen is not None
     screen.timezone = "Asia/Shanghai"
     session.commit()
+    clock.set(datetime.fromisoformat("2026-01-08T00:00:00+00:00"))  # the plays are past
     # 2026-01-06 10:00 and 23:30 in Shanghai, and 2026-01-07 00:30 there.
     events = [
         _event(1, datetime.fromisoformat("2026-01-06T02:00:00+00:00"), 10, campaign="网络安全周"),
