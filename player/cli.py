@@ -181,7 +181,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "--font",
         metavar="FILE",
         help="TrueType/OpenType font file for the pairing and idle cards "
-        "(needed for non-Latin screen names)",
+        "(default: a font with Chinese glyphs found through fontconfig)",
     )
     p.add_argument(
         "--verify-cache",

@@ -164,6 +164,12 @@ class Network:
             self._poll_due = self._upload_due = now
             log.info("paired as screen %s", answer.screen_id)
         else:
+            shown = self._state.pairing
+            if shown is None or shown.code != answer.code:
+                # Also in the log, for whoever installs the screen over SSH.
+                log.info(
+                    "pairing code %s: claim it in Signage Scheduler (Screens > Pair)", answer.code
+                )
             self._state.set_pairing(answer)
             self._hello_due = now + answer.retry_after
 

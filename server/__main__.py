@@ -3,19 +3,27 @@ gathers them, and holds the two commands about the server itself (`serve`, `db`)
 
 from __future__ import annotations
 
+import sys
+
 import click
+from sqlalchemy.exc import OperationalError
 
 from server.accounts.cli import org, token, user
 from server.app import create_app
 from server.assets.cli import asset, media
+from server.auth.cli import audit
 from server.campaigns.cli import campaign
 from server.campaigns.cli_preview import preview
 from server.cli import friendly, settings_from
 from server.db import make_engine
 from server.demo.cli import demo
+from server.errors import ConfigError
 from server.jobs.cli import jobs
-from server.migrations import upgrade
-from server.screens.cli import screens
+from server.migrations import current, downgrade, schema_problem, upgrade
+from server.reports.cli import report
+from server.screens.cli import screen, screens
+from server.screens.cli_enrolment import enrolment_token
+from server.screens.cli_groups import group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,7 +53,18 @@ def cli(ctx: click.Context, instance: str | None) -> None:
 @friendly
 def serve(ctx: click.Context, host: str, port: int) -> None:
     """Run the development server (production: gunicorn, see the README)."""
-    app = create_app(settings_from(ctx))
+    settings = settings_from(ctx)
+    engine = make_engine(settings)
+    try:
+        problem = schema_problem(engine)
+    except OperationalError as exc:
+        raise ConfigError(f"cannot reach the database: {exc.orig or exc}") from None
+    finally:
+        engine.dispose()
+    if problem is not None:
+        click.echo(f"signage: {problem}", err=True)
+        sys.exit(1)
+    app = create_app(settings)
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 
@@ -70,8 +89,50 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
     click.echo(f"database at {revision}")
 
 
-for group in (org, user, token, campaign, preview, asset, media, screens, demo, jobs):
-    cli.add_command(group)
+@db.command("downgrade")
+@click.argument("revision")
+@click.pass_context
+@friendly
+def db_downgrade(ctx: click.Context, revision: str) -> None:
+    """Take the schema back to REVISION (`base` drops every table), dropping newer data."""
+    engine = make_engine(settings_from(ctx))
+    try:
+        downgrade(engine, revision)
+    finally:
+        engine.dispose()
+    click.echo(f"database at {revision}")
+
+
+@db.command("current")
+@click.pass_context
+@friendly
+def db_current(ctx: click.Context) -> None:
+    """Print the revision the database is at (`none` for an empty database)."""
+    engine = make_engine(settings_from(ctx))
+    try:
+        click.echo(current(engine) or "none")
+    finally:
+        engine.dispose()
+
+
+for command in (
+    org,
+    user,
+    token,
+    group,
+    screen,
+    enrolment_token,
+    campaign,
+    preview,
+    report,
+    audit,
+    asset,
+    media,
+    screens,
+    demo,
+    jobs,
+):
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response
 
-from server import clock, db, storage, web
+from server import clock, db, faults, storage, web
 from server.accounts.views import organisations, sessions, tokens, users
 from server.alerts import views as alerts
 from server.api import problems
@@ -23,12 +23,14 @@ from server.clock import Clock
 from server.config import Settings, load_settings, with_secret
 from server.delivery import media, runtime
 from server.delivery import views as player
+from server.migrations import schema_problem
 from server.monitoring import views as monitoring
 from server.playlists import views as playlists
 from server.reports import views as reports
 from server.screens.views import devices, groups, screens
 
 SERVER_TIME_HEADER = "Signage-Server-Time"
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -52,9 +54,10 @@ def create_app(
         JSON_SORT_KEYS=False,
     )
     logging.getLogger("server").setLevel(settings.log_level)
+    faults.arm(settings.faults)
 
     clock.init_app(app, clock_)
-    db.init_app(app, settings)
+    _say_if_unmigrated(db.init_app(app, settings))
     storage.init_app(app, settings)
     problems.init_app(app)
     _register_api(app)
@@ -64,6 +67,17 @@ def create_app(
     web.init_app(app)
     _stamp_server_time(app)
     return app
+
+
+def _say_if_unmigrated(database: db.Database) -> None:
+    """A database that was never migrated answers every request 503: say why, once, at start."""
+    try:
+        problem = schema_problem(database.engine)
+    except Exception as exc:  # noqa: BLE001 - down at start-up: requests answer 503 meanwhile
+        log.warning("cannot check the database schema at start-up: %s", exc)
+        return
+    if problem is not None:
+        log.error("%s", problem)
 
 
 # Every REST resource, by domain; each blueprint is mounted under /api/v1.

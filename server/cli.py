@@ -8,19 +8,23 @@ on a fresh checkout writes no file.
 
 from __future__ import annotations
 
+import json
 import sys
-from collections.abc import Callable, Iterator
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
+from enum import Enum
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from sqlalchemy import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
-from server import clock
+from server import clock, faults
 from server.config import Settings, load_settings
 from server.db import Database, make_engine
 from server.errors import ConfigError, KnownError
@@ -39,8 +43,15 @@ def friendly(fn: F) -> F:
             click.echo(f"signage: configuration: {exc.detail}", err=True)
             sys.exit(2)
         except KnownError as exc:
-            fields = "".join(f"\n  {e.field}: {e.reason}" for e in exc.errors)
-            click.echo(f"signage: {exc.detail}{fields}", err=True)
+            fields = "; ".join(f"{e.field}: {e.reason}" for e in exc.errors)
+            click.echo(f"signage: {exc.detail}" + (f" ({fields})" if fields else ""), err=True)
+            sys.exit(1)
+        except (OperationalError, ProgrammingError) as exc:
+            reason = (str(exc.orig or exc).strip().splitlines() or ["?"])[0]
+            click.echo(
+                f"signage: database: {reason} (if the schema is missing: `signage db upgrade`)",
+                err=True,
+            )
             sys.exit(1)
 
     return run  # type: ignore[return-value]
@@ -51,6 +62,7 @@ def settings_from(ctx: click.Context) -> Settings:
     obj = ctx.find_root().ensure_object(dict)
     if obj.get("settings") is None:
         obj["settings"] = load_settings(obj.get("overrides"))
+        faults.arm(obj["settings"].faults)
     settings: Settings = obj["settings"]
     return settings
 
@@ -107,3 +119,47 @@ def writing(ctx: click.Context) -> Iterator[Session]:
             yield session
     finally:
         database.engine.dispose()
+
+
+JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON (for scripts).")
+AS = click.option(
+    "--as",
+    "as_email",
+    help="Act as this user (their roles; the audit log names them). Default: full rights.",
+)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def emit(as_json: bool, payload: Any, lines: Iterable[str] = ()) -> None:
+    """Print `payload` as JSON with --json, else the human `lines`."""
+    if as_json:
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=_jsonable))
+        return
+    for line in lines:
+        click.echo(line)
+
+
+def display_width(text: str) -> int:
+    """Columns `text` takes in a terminal: wide and fullwidth characters (Chinese) take two."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
+    """Rows as columns aligned by display width (so Chinese names line up), blanks for None."""
+    cells = [[str(c) for c in header]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(display_width(row[i]) for row in cells) for i in range(len(header))]
+    return [
+        "  ".join(c + " " * (w - display_width(c)) for c, w in zip(row, widths, strict=True))
+        .rstrip()
+        for row in cells
+    ]

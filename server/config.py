@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from server.errors import ConfigError
+from server.faults import POINTS
 from server.media.s3 import parse_s3_url
 
 ENV_PREFIX = "SIGNAGE_"
@@ -116,6 +117,23 @@ class Settings(BaseModel):
         default=None,
         description="TESTS AND DEMOS ONLY: a file that sets the server clock (an RFC 3339 "
         "instant, or +/- seconds from the system clock); see server.clock.FileClock.",
+    )
+    job_check_s: float = Field(
+        default=30,
+        ge=0.05,
+        le=3600,
+        description="How often the job runner checks its lease and what is due; a lease "
+        "lasts three checks, so another node's runner takes over within that after a crash.",
+    )
+    job_gate_dir: Path | None = Field(
+        default=None,
+        description="TESTS ONLY: adds an hourly job `gate` that, on each tick, writes "
+        "<dir>/<tick>.started and waits for <dir>/<tick>.go (see server.jobs.gate_job).",
+    )
+    faults: tuple[str, ...] = Field(
+        default=(),
+        description="TESTS ONLY: comma-separated fault points (server.faults.POINTS) where the "
+        "process kills itself, to test what a crash there leaves. Never set in production.",
     )
     play_retention_days: int = Field(
         default=730, ge=1, le=36500, description="How long proof-of-play events are kept."
@@ -217,6 +235,16 @@ class Settings(BaseModel):
                 sep and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0
             ):
                 raise ValueError(f"{profile!r} is not WIDTHxHEIGHT")
+        return tuple(value)
+
+    @field_validator("faults", mode="before")
+    @classmethod
+    def _known_faults(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [p.strip() for p in value.split(",") if p.strip()]
+        unknown = [p for p in value if p not in POINTS]
+        if unknown:
+            raise ValueError(f"unknown fault points {unknown}; known: {', '.join(POINTS)}")
         return tuple(value)
 
     @field_validator("trusted_proxies", mode="before")

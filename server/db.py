@@ -1,5 +1,15 @@
 """The database: engine and sessions (one per request, closed on teardown; the same factory for
-jobs and commands), and the declarative base every domain's models derive from."""
+jobs and commands), and the declarative base every domain's models derive from.
+
+SQLite has one writer at a time. A transaction that began by reading and then wants to
+write fails at once ("database is locked") if another connection committed in between:
+its snapshot is stale, and SQLite's busy timeout does not help it. So on SQLite every
+transaction that may write begins with `BEGIN IMMEDIATE`, which takes the write lock up
+front and waits for it (up to the busy timeout) instead: requests that change data
+(every method but GET, HEAD and OPTIONS), the CLI and the job runner. Reading requests
+begin deferred and never block a writer (WAL); the few reads that write (a variant
+rendered on first use) end their read, render, then write first, which also waits.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +19,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import (
+    Connection,
     DateTime,
     Dialect,
     Engine,
@@ -20,11 +31,17 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from server.config import Settings
 
 EXTENSION_KEY = "signage.db"
+BUSY_TIMEOUT_S = 30  # how long a writer waits for SQLite's write lock before giving up
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_BEGIN = "signage_sqlite_begin"  # execution option: how a SQLite transaction begins
+# PostgreSQL's contention errors: serialization failure, deadlock, lock or statement timeout.
+_BUSY_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57014"})
 # Ids are 32-bit integers on every backend: a larger one in a URL or body is a 404 or a 422,
 # never an overflow.
 MAX_ID = 2**31 - 1
@@ -36,41 +53,70 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
             settings.instance_path.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; take it over.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+def writing(engine: Engine) -> Engine:
+    """The engine for transactions that may write: on SQLite they begin IMMEDIATE (they
+    queue for the write lock up front); elsewhere the same engine."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{_BEGIN: "BEGIN IMMEDIATE"})
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql(conn.get_execution_options().get(_BEGIN, "BEGIN"))
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
 
 
+def is_busy(exc: OperationalError) -> bool:
+    """Whether a database error is contention that passes (try again shortly) rather than
+    a database that is down or unreachable."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in _BUSY_SQLSTATES
+    message = str(exc.orig).lower()
+    return "database is locked" in message or "database is busy" in message
+
+
 class Database:
-    """What the app holds: the engine and its session factory."""
+    """What the app holds: the engine and its session factories.
+
+    `sessions` begin their transactions deferred (reads, and code that writes first);
+    `writers` begin theirs ready to write (see the module's docstring).
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self.writers = sessionmaker(writing(engine), expire_on_commit=False)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self, *, write: bool = True) -> Iterator[Session]:
         """A session outside a request (CLI, jobs): committed on success, rolled back on error.
 
         Code inside may commit on its own too (slow media work ends its transaction first,
-        see `server.assets.renders.release`), as a request's session may.
+        see `server.assets.renders.release`), as a request's session may. Its transactions
+        begin ready to write unless `write` is false (see the module's docstring).
         """
-        with self.sessions() as session:
+        factory = self.writers if write else self.sessions
+        with factory() as session:
             try:
                 yield session
             except BaseException:
@@ -92,9 +138,11 @@ def get_db(app: Flask | None = None) -> Database:
 
 
 def get_session() -> Session:
-    """The request's session, opened on first use."""
+    """The request's session, opened on first use; ready to write unless the method is safe."""
     if "db_session" not in g:
-        g.db_session = get_db().sessions()
+        database = get_db()
+        reading = has_request_context() and request.method in SAFE_METHODS
+        g.db_session = database.sessions() if reading else database.writers()
     session: Session = g.db_session
     return session
 

@@ -26,7 +26,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CROSS_CUTTING = {"app", "cli", "clock", "config", "db", "errors", "storage", "models", "__main__"}
+CROSS_CUTTING = {
+    "app", "cli", "clock", "config", "db", "errors", "faults", "storage", "models", "__main__"
+}
 COMPOSITION_ROOTS = {"server.app", "server.__main__", "server.models", "server.demo.cli"}
 PURE = ("server.scheduling", "server.media")
 REQUEST_STATE = {"request", "g", "session"}

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import shutil
+import subprocess
 from functools import lru_cache
+from pathlib import Path
+from typing import Final
 
 from PIL import Image, ImageDraw, ImageFont
+
+log = logging.getLogger(__name__)
 
 PAIRING_NAME = "card:pairing"
 IDLE_NAME = "card:idle"
@@ -17,12 +24,56 @@ ACCENT = (255, 196, 61)
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 
+FC_MATCH_TIMEOUT_S: Final = 5.0
+# `:lang=zh` alone lets fontconfig's family preference win (DejaVu on Debian, no Chinese
+# glyphs), so ask for a sans-serif face that speaks Chinese first.
+CJK_PATTERNS: Final = ("sans-serif:lang=zh-cn", ":lang=zh")
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> tuple[str, int] | None:
+    """A font file (and face index) with Chinese glyphs, found through fontconfig; None
+    when fontconfig is missing or knows no such font (cards then use Pillow's own)."""
+    fc_match = shutil.which("fc-match")
+    if fc_match is None:
+        log.info("fontconfig (fc-match) not found: non-Latin screen names need --font")
+        return None
+    for pattern in CJK_PATTERNS:
+        try:
+            # A fixed pattern in an argument list, never through a shell.
+            result = subprocess.run(  # noqa: S603
+                [fc_match, "--format", "%{file}\n%{index}\n%{lang}", pattern],
+                capture_output=True,
+                text=True,
+                timeout=FC_MATCH_TIMEOUT_S,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            log.info("font lookup failed (%s): non-Latin screen names need --font", exc)
+            return None
+        parts = result.stdout.split("\n")
+        if result.returncode != 0 or len(parts) < 3:
+            continue
+        path, index, langs = parts[0], parts[1], parts[2].split("|")
+        if any(lang.startswith("zh") for lang in langs) and Path(path).is_file():
+            return path, int(index) if index.isdigit() else 0
+    log.info("no font with Chinese glyphs found: non-Latin screen names need --font")
+    return None
+
+
 @lru_cache(maxsize=32)
 def font(size: int, path: str | None = None) -> Font:
-    """A font of `size` pixels: the given TrueType/OpenType file, else Pillow's own."""
+    """A font of `size` pixels: the given TrueType/OpenType file, else a Chinese-capable
+    font from fontconfig, else Pillow's own."""
     if path:
         try:
             return ImageFont.truetype(path, size)
+        except OSError:
+            log.warning("cannot load the font %s; using a system font", path)
+    found = cjk_font()
+    if found is not None:
+        try:
+            return ImageFont.truetype(found[0], size, index=found[1])
         except OSError:
             pass
     return ImageFont.load_default(size=size)

@@ -30,6 +30,8 @@ class Organisation(Base):
     )
     # Materialised path "/1/4/9/": a subtree is one indexed prefix match.
     path: Mapped[str] = mapped_column(String(1000), index=True, default="")
+    # IANA name; new screens of the organisation start in it (children inherit it).
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     created_at: Mapped[datetime]
 
     parent: Mapped[Organisation | None] = relationship(remote_side=[id])

@@ -16,11 +16,26 @@ from server.auth.scope import in_scope
 from server.db import MAX_ID
 from server.errors import Conflict, FieldError, NotFound, ValidationFailed
 from server.playlists.models import Playlist
+from server.scheduling.localtime import check_zone
+
+
+def check_timezone(name: str, field: str = "timezone") -> str:
+    """`name` if it is an IANA time zone; ValidationFailed naming `field` otherwise."""
+    problem = check_zone(name)
+    if problem is not None:
+        raise ValidationFailed(f"unknown time zone {name!r}", [FieldError(field, problem)])
+    return name
 
 
 def create_organisation(
-    session: Session, name: str, parent: Organisation | None, now: datetime
+    session: Session,
+    name: str,
+    parent: Organisation | None,
+    now: datetime,
+    *,
+    timezone: str | None = None,
 ) -> Organisation:
+    """A new node under `parent` (None: a root); its time zone defaults to the parent's."""
     name = name.strip()
     if not name:
         raise ValidationFailed(
@@ -30,7 +45,15 @@ def create_organisation(
         raise Conflict(
             f"an organisation named {name!r} exists", [FieldError("name", "already taken")]
         )
-    org = Organisation(name=name, parent_id=parent.id if parent else None, created_at=now, path="")
+    inherited = parent.timezone if parent else "UTC"
+    zone = check_timezone(timezone if timezone is not None else inherited)
+    org = Organisation(
+        name=name,
+        parent_id=parent.id if parent else None,
+        timezone=zone,
+        created_at=now,
+        path="",
+    )
     session.add(org)
     session.flush()  # the id is part of the path
     org.path = (parent.path if parent else "/") + f"{org.id}/"
@@ -76,32 +99,42 @@ def organisations_select(actor: Actor, parent_id: int | None, name: str | None) 
 
 
 def add_child(
-    session: Session, actor: Actor, now: datetime, *, name: str, parent_id: int
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    *,
+    name: str,
+    parent_id: int,
+    timezone: str | None = None,
 ) -> Organisation:
-    """A new organisation under one the actor administers (audited; the caller commits)."""
+    """A new organisation under one the actor administers, in `timezone` (default: the
+    parent's); audited, the caller commits."""
     parent = org_or_404(session, actor, parent_id)
     actor.require(parent.path, Role.ADMIN)
-    org = create_organisation(session, name, parent, now)
+    org = create_organisation(session, name, parent, now, timezone=timezone)
     audit.record(
-        session,
-        actor,
-        now,
-        "create",
-        "organisation",
-        org.id,
-        org.id,
-        after={"name": org.name, "parent_id": parent.id},
+        session, actor, now, "create", "organisation", org.id, org.id,
+        after={"name": org.name, "parent_id": parent.id, "timezone": org.timezone},
     )
     return org
 
 
 def rename(
-    session: Session, actor: Actor, now: datetime, org_id: int, name: str | None
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    org_id: int,
+    name: str | None,
+    *,
+    timezone: str | None = None,
 ) -> Organisation:
-    """Rename an organisation the actor administers; names are unique (audited)."""
+    """Rename an organisation the actor administers (names are unique) and/or change its
+    time zone, which new screens start in (audited)."""
     org = org_or_404(session, actor, org_id)
     actor.require(org.path, Role.ADMIN)
-    before = {"name": org.name}
+    before = {"name": org.name, "timezone": org.timezone}
+    if timezone is not None and timezone != org.timezone:
+        org.timezone = check_timezone(timezone)
     if name is not None and name != org.name:
         if session.scalar(select(Organisation.id).where(Organisation.name == name)) is not None:
             raise Conflict(
@@ -109,15 +142,8 @@ def rename(
             )
         org.name = name
     audit.record(
-        session,
-        actor,
-        now,
-        "update",
-        "organisation",
-        org.id,
-        org.id,
-        before=before,
-        after={"name": org.name},
+        session, actor, now, "update", "organisation", org.id, org.id,
+        before=before, after={"name": org.name, "timezone": org.timezone},
     )
     return org
 
@@ -129,13 +155,7 @@ def delete(session: Session, actor: Actor, now: datetime, org_id: int) -> None:
     if org.parent_id is None:
         raise Conflict("the root organisation cannot be deleted")
     audit.record(
-        session,
-        actor,
-        now,
-        "delete",
-        "organisation",
-        org.id,
-        org.parent_id,
+        session, actor, now, "delete", "organisation", org.id, org.parent_id,
         before={"name": org.name},
     )
     session.delete(org)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 
 from flask import Flask, Response, json
@@ -10,10 +11,13 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from server.db import is_busy
 from server.errors import FieldError, KnownError, ValidationFailed
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+BUSY_RETRY_S = 5  # a busy database is asked again after 1-5 s, spread so retries do not bunch
+DOWN_RETRY_S = 5
 
 
 def problem(
@@ -80,11 +84,16 @@ def init_app(app: Flask) -> None:
         return problem(status, exc.name, exc.description or exc.name, headers=headers)
 
     @app.errorhandler(OperationalError)
-    def _database_down(exc: OperationalError) -> Response:
-        log.warning("database unavailable: %s", exc.orig)
-        return problem(
-            503, "Service Unavailable", "the database is unavailable", headers={"Retry-After": "5"}
-        )
+    def _database_error(exc: OperationalError) -> Response:
+        if is_busy(exc):
+            # Writers waited the whole busy timeout for their turn: contention, not an outage.
+            log.warning("database busy: %s", exc.orig)
+            wait = 1 + secrets.randbelow(BUSY_RETRY_S)
+            detail = "the database is busy; try again shortly"
+        else:
+            log.warning("database unavailable: %s", exc.orig)
+            wait, detail = DOWN_RETRY_S, "the database is unavailable"
+        return problem(503, "Service Unavailable", detail, headers={"Retry-After": str(wait)})
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

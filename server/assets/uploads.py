@@ -23,6 +23,7 @@ from typing import Any, BinaryIO, Final
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from server import faults
 from server.accounts.models import Organisation, Role
 from server.assets.ingest import (
     canonical_slogan,
@@ -177,7 +178,9 @@ def upload_image(
     release(session)
     stored = ingest_image(store, stream, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
     thumb = store_thumbnail(store, stored.sha256, THUMB_SIDE, max_pixels=limits.max_pixels)
-    return _record_image(session, store, org, stored, thumb, shown, wanted_title, now, author)
+    created = _record_image(session, store, org, stored, thumb, shown, wanted_title, now, author)
+    faults.point("after-store-put")
+    return created
 
 
 def ingest_file(
@@ -294,9 +297,11 @@ def create_slogan(
     release(session)
     poster = render_slogan_poster(store, slogan, profile, max_pixels=limits.max_pixels)
     thumb = store_thumbnail(store, poster.sha256, THUMB_SIDE, max_pixels=limits.max_pixels)
-    return _record_slogan(
+    created = _record_slogan(
         session, store, org, slogan, wanted_title, (profile, poster), thumb, now, author
     )
+    faults.point("after-store-put")
+    return created
 
 
 def _record_slogan(

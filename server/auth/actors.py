@@ -97,6 +97,20 @@ class Actor:
         return roots
 
 
+# The command line acts with full rights unless told who it acts as (`--as EMAIL`).
+SYSTEM = Actor(user_id=0, email="signage-cli", roles={"/": Role.ADMIN})
+
+
+def actor_by_email(session: Session, email: str | None) -> Actor:
+    """The active user `email` as an actor, or the command line's own SYSTEM actor for None."""
+    if email is None:
+        return SYSTEM
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or not user.active:
+        raise NotFound(f"no active user {email!r}")
+    return actor_for_user(user)
+
+
 def actor_for_user(user: User, via_token: bool = False) -> Actor:
     return Actor(
         user_id=user.id,

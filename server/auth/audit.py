@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
+from server.accounts.models import Organisation, Role
+from server.auth.actors import Actor
 from server.auth.models import AuditEvent
+from server.auth.scope import role_clause
 
 
 class Who(Protocol):
@@ -78,3 +83,42 @@ def changed(
     return record(
         session, who, at, action, object_type, row.id, organisation_id, before=before, after=after
     )
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    organisation_path: str | None = None  # this organisation and the ones below it
+    object_type: str | None = None
+    object_id: str | None = None
+    action: str | None = None
+    actor: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def audit_select(actor: Actor, filters: AuditFilter) -> Select[AuditEvent, str]:
+    """Audit events of the organisations the actor administers, with each organisation's
+    name, newest first; events of no organisation only for an admin of everything."""
+    visible = role_clause(actor, Organisation.path, Role.ADMIN)
+    if actor.roles.get("/") is Role.ADMIN:
+        visible = or_(visible, AuditEvent.organisation_id.is_(None))
+    stmt = (
+        select(AuditEvent, Organisation.name)
+        .outerjoin(Organisation, Organisation.id == AuditEvent.organisation_id)
+        .where(visible)
+    )
+    if filters.organisation_path is not None:
+        stmt = stmt.where(Organisation.path.startswith(filters.organisation_path))
+    for column, value in (
+        (AuditEvent.object_type, filters.object_type),
+        (AuditEvent.object_id, filters.object_id),
+        (AuditEvent.action, filters.action),
+        (AuditEvent.actor, filters.actor),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if filters.since is not None:
+        stmt = stmt.where(AuditEvent.at >= filters.since)
+    if filters.until is not None:
+        stmt = stmt.where(AuditEvent.at < filters.until)
+    return stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())

@@ -24,7 +24,7 @@ from server.auth.actors import (
     authenticate_api_token,
 )
 from server.auth.limits import source_address
-from server.db import get_session
+from server.db import SAFE_METHODS, get_session
 from server.errors import Forbidden, Unauthorized
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -98,6 +98,7 @@ def current_actor() -> Actor:
         return actor
     token = bearer_token()
     db = get_session()
+    fresh = not db.in_transaction()
     if token is not None:
         if token.startswith(DEVICE_TOKEN_PREFIX):
             raise Unauthorized("device tokens cannot call operator routes")
@@ -116,6 +117,10 @@ def current_actor() -> Actor:
                 raise Forbidden(f"session requests that change data need the {CSRF_HEADER} header")
         actor = actor_for_user(user)
     g.actor = actor
+    if fresh and request.method not in SAFE_METHODS:
+        # Authenticating only read. End that transaction, so that the body, read next at the
+        # client's pace, is not read while holding SQLite's write lock (server/db.py).
+        db.commit()
     return actor
 
 

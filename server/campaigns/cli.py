@@ -9,14 +9,21 @@ from __future__ import annotations
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import click
+from sqlalchemy.orm import Session
 
+from server.accounts.models import Role
+from server.auth.actors import actor_by_email
+from server.campaigns import workflow
 from server.campaigns.files.export import PosterFiles, export_campaign, find_campaign
 from server.campaigns.files.remote import Remote
 from server.campaigns.files.said import Said, say_apply, say_check, say_plan
-from server.campaigns.files.service import actor_by_email
-from server.cli import friendly, now, reading, settings_from, writing
+from server.campaigns.models import Campaign
+from server.campaigns.schemas import CampaignSummary
+from server.campaigns.services import get_campaign
+from server.cli import JSON, emit, friendly, now, reading, settings_from, writing
 from server.storage import make_store
 
 ORG = click.option("--org", "org", help="Organisation the campaign belongs to.")
@@ -60,7 +67,8 @@ def _remote(server: str | None, token: str | None) -> Remote | None:
 
 @click.group()
 def campaign() -> None:
-    """Campaign files: check, plan, apply, export."""
+    """Campaign files (check, plan, apply, export) and the approval steps (submit, approve,
+    publish, archive)."""
 
 
 @campaign.command("check")
@@ -199,3 +207,125 @@ def export_cmd(ctx: click.Context, name: str, org: str | None, out: str | None) 
 def _slug(name: str) -> str:
     kept = "".join(c if c.isalnum() else "-" for c in name.lower())
     return "-".join(p for p in kept.split("-") if p) or "campaign"
+
+
+def campaign_json(session: Session, found: Campaign) -> dict[str, Any]:
+    """A campaign as the REST resource's summary shows it (`CampaignSummary`)."""
+    return CampaignSummary(
+        id=found.id,
+        organisation_id=found.organisation_id,
+        name=found.name,
+        description=found.description,
+        timezone=found.timezone,
+        start_date=found.start_date,
+        end_date=found.end_date,
+        targets=found.targets or {},
+        status=found.status.value,
+        live=workflow.is_live(session, found.id),
+        submitted_by_id=found.submitted_by_id,
+        approved_by_id=found.approved_by_id,
+        published_at=found.published_at,
+        effective_at=found.effective_at,
+        created_at=found.created_at,
+        updated_at=found.updated_at,
+    ).model_dump(mode="json")
+
+
+def _step(ctx: click.Context, ref: str, org: str | None, as_email: str | None, step: str) -> Any:
+    """Run one workflow step on campaign REF (name or id) as the actor; its JSON and a line."""
+    settings, at = settings_from(ctx), now(ctx)
+    role = Role.OPERATOR if step == "submit" else Role.APPROVER
+    with writing(ctx) as session:
+        actor = actor_by_email(session, as_email)
+        named = None if ref.isdigit() else find_campaign(session, ref, org)
+        found = get_campaign(session, actor, named.id if named else int(ref), role)
+        if step == "submit":
+            workflow.submit(session, found, actor, at)
+        elif step == "approve":
+            workflow.approve(session, found, actor, at)
+        elif step == "publish":
+            workflow.publish(
+                session, found, actor, at, settings, immediate=ctx.params.get("immediate", False)
+            )
+        else:
+            workflow.archive(session, found, actor, at, settings)
+        session.flush()
+        payload = campaign_json(session, found)
+    line = f"campaign {payload['id']} {payload['name']!r}: {payload['status']}"
+    if step in ("publish", "archive") and payload["effective_at"]:
+        line += f", on screens from {payload['effective_at']}" if step == "publish" else (
+            f", off screens from {payload['effective_at']}"
+        )
+    return payload, line
+
+
+REF = click.argument("ref")
+AS_USER = click.option(
+    "--as", "as_email", help="Act as this user (roles; the audit names them). Default: full rights."
+)
+
+
+@campaign.command("submit")
+@REF
+@ORG
+@AS_USER
+@JSON
+@click.pass_context
+@friendly
+def submit_cmd(
+    ctx: click.Context, ref: str, org: str | None, as_email: str | None, as_json: bool
+) -> None:
+    """Submit draft campaign REF (name or id) for approval."""
+    payload, line = _step(ctx, ref, org, as_email, "submit")
+    emit(as_json, payload, [line])
+
+
+@campaign.command("approve")
+@REF
+@ORG
+@AS_USER
+@JSON
+@click.pass_context
+@friendly
+def approve_cmd(
+    ctx: click.Context, ref: str, org: str | None, as_email: str | None, as_json: bool
+) -> None:
+    """Approve submitted campaign REF (never your own submission)."""
+    payload, line = _step(ctx, ref, org, as_email, "approve")
+    emit(as_json, payload, [line])
+
+
+@campaign.command("publish")
+@REF
+@ORG
+@AS_USER
+@click.option("--immediate", is_flag=True, help="Start at once (takeover-only campaigns).")
+@JSON
+@click.pass_context
+@friendly
+def publish_cmd(
+    ctx: click.Context,
+    ref: str,
+    org: str | None,
+    as_email: str | None,
+    immediate: bool,
+    as_json: bool,
+) -> None:
+    """Publish campaign REF (approved; approvers may publish a draft directly)."""
+    payload, line = _step(ctx, ref, org, as_email, "publish")
+    emit(as_json, payload, [line])
+
+
+@campaign.command("archive")
+@REF
+@ORG
+@AS_USER
+@JSON
+@click.pass_context
+@friendly
+def archive_cmd(
+    ctx: click.Context, ref: str, org: str | None, as_email: str | None, as_json: bool
+) -> None:
+    """Archive campaign REF: off screens at the next effective instant, out of the workflow."""
+    payload, line = _step(ctx, ref, org, as_email, "archive")
+    emit(as_json, payload, [line])

@@ -24,7 +24,8 @@ from server.cli import friendly, now, reading
 from server.errors import FieldError, ValidationFailed
 
 
-def _instant(value: str, field: str) -> datetime:
+def _instant(value: str, field: str, tz: ZoneInfo) -> datetime:
+    """An instant; without a UTC offset it is read in the screen's zone `tz`, and said so."""
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
@@ -32,8 +33,11 @@ def _instant(value: str, field: str) -> datetime:
             f"{value!r} is not a date and time", [FieldError(field, "e.g. 2022-09-07T10:00+08:00")]
         ) from None
     if parsed.tzinfo is None:
-        raise ValidationFailed(
-            f"{value!r} has no UTC offset", [FieldError(field, "add one, e.g. +08:00")]
+        parsed = parsed.replace(tzinfo=tz)
+        click.echo(
+            f"note: {field} {value!r} has no UTC offset: read in the screen's time zone,"
+            f" {tz.key} ({parsed.strftime('%z')})",
+            err=True,
         )
     return parsed
 
@@ -114,9 +118,15 @@ def render_timeline(result: Timeline) -> list[str]:
 
 
 @click.command()
-@click.option("--screen", "screen_name", required=True, help="Screen name or id.")
+@click.option(
+    "--screen", "screen_name", required=True, help="Screen name (any case) or id."
+)
 @ORG
-@click.option("--at", "at", help="An instant with its offset, e.g. 2022-09-07T10:00+08:00.")
+@click.option(
+    "--at",
+    "at",
+    help="An instant, e.g. 2022-09-07T10:00+08:00 (without an offset: the screen's zone).",
+)
 @click.option("--from", "start", help="Timeline start (with --to).")
 @click.option("--to", "end", help="Timeline end (at most 31 days after --from).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -137,13 +147,18 @@ def preview(
     with reading(ctx) as session:
         assert session is not None
         screen = find_screen(session, screen_name, org)
+        tz = ZoneInfo(screen.timezone)
         if at is not None:
-            result = screen_at(session, screen, _instant(at, "--at"), now(ctx))
+            result = screen_at(session, screen, _instant(at, "--at", tz), now(ctx))
             payload, lines = to_json(result), render_at(result)
         else:
             assert start is not None and end is not None
             timeline = screen_timeline(
-                session, screen, _instant(start, "--from"), _instant(end, "--to"), now(ctx)
+                session,
+                screen,
+                _instant(start, "--from", tz),
+                _instant(end, "--to", tz),
+                now(ctx),
             )
             payload, lines = to_json(timeline), render_timeline(timeline)
     if as_json:

@@ -8,6 +8,7 @@ having always been in force; anything already superseded or archived is left out
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from server.campaigns.publications import (
     rules_as_of,
     screen_facts,
 )
+from server.db import MAX_ID
 from server.errors import FieldError, NotFound, ValidationFailed
 from server.scheduling import (
     InvalidSchedule,
@@ -277,20 +279,30 @@ def screen_at(session: Session, screen: Screen, at: datetime, now: datetime) -> 
 
 
 def find_screen(session: Session, name: str, org_name: str | None = None) -> Screen:
-    """A screen by id (digits) or by name (unique, or within `org_name`)."""
+    """A screen by id (digits) or by name, regardless of case (unique, or within `org_name`);
+    NotFound suggests a close name when there is one."""
     if name.isdigit():
-        screen = session.get(Screen, int(name))
+        screen = session.get(Screen, int(name)) if 0 < int(name) <= MAX_ID else None
         if screen is not None:
             return screen
-    stmt = select(Screen).where(Screen.name == name)
+    stmt = select(Screen.id, Screen.name).join(Screen.organisation)
     if org_name:
-        stmt = stmt.join(Screen.organisation).where(Organisation.name == org_name)
-    found = list(session.scalars(stmt))
-    if not found:
-        raise NotFound(f"no screen {name!r}")
-    if len(found) > 1:
+        stmt = stmt.where(Organisation.name == org_name)
+    names = session.execute(stmt).all()
+    ids = [i for i, n in names if n == name] or [
+        i for i, n in names if n.casefold() == name.casefold()
+    ]
+    if not ids:
+        folded = {n.casefold(): n for _, n in names}
+        close = difflib.get_close_matches(name.casefold(), list(folded), n=1)
+        hint = f"; did you mean {folded[close[0]]!r}?" if close else ""
+        where = f" in {org_name!r}" if org_name else ""
+        raise NotFound(f"no screen {name!r}{where}{hint}")
+    if len(ids) > 1:
         raise NotFound(f"several screens are called {name!r}: give --org or the screen id")
-    return found[0]
+    screen = session.get(Screen, ids[0])
+    assert screen is not None
+    return screen
 
 
 def to_json(value: Any) -> Any:

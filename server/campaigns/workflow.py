@@ -13,17 +13,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server import faults
 from server.accounts.models import Role
 from server.auth import audit
-from server.auth.actors import Actor, org_path_of
+from server.auth.actors import SYSTEM, Actor, org_path_of
 from server.campaigns import versions as content_version
 from server.campaigns.models import Campaign, CampaignStatus, Publication
 from server.campaigns.snapshot import campaign_snapshot
 from server.config import Settings
 from server.errors import Conflict, FieldError, Forbidden, ValidationFailed
 
-# The command line acts with full rights unless told who it acts as (`--as EMAIL`).
-SYSTEM = Actor(user_id=0, email="signage-cli", roles={"/": Role.ADMIN})
+__all__ = ["SYSTEM", "approve", "archive", "publish", "submit"]
 
 
 def actor_id(actor: Actor) -> int | None:
@@ -145,6 +145,8 @@ def publish(
         publication=publication.id,
         effective_at=effective.isoformat(),
     )
+    session.flush()
+    faults.point("before-publish-commit")
     return publication
 
 

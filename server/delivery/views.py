@@ -13,13 +13,14 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator
 from server import clock, storage
 from server.api.registry import api
 from server.api.schemas import Strict
+from server.auth.actors import token_digest
 from server.auth.policy import DEVICE, PUBLIC, bearer_token, client_address
 from server.config import Settings
 from server.db import get_session
 from server.delivery import runtime
 from server.delivery.compile import rfc3339
 from server.delivery.schemas import Manifest
-from server.errors import PayloadTooLarge
+from server.errors import PayloadTooLarge, ServiceUnavailable
 from server.reports.plays import MAX_BATCH, Play, record_plays
 from server.screens import commands, joining, keys
 from server.screens.devices import DeviceScreen, authenticate_device
@@ -197,10 +198,19 @@ def bind_device_key(body: DeviceKeyIn) -> None:
     extra_responses={304: "Not modified: the player's manifest is current"},
 )
 def manifest() -> Response:
-    device, version = _device_and_version()
     rt = _rt()
     now = rt.clock.now()
     asked = request.headers
+    try:
+        device, version = _device_and_version()
+    except ServiceUnavailable:
+        # The database is away. A screen this process knows still counts as seen: its beat
+        # waits in the buffer and is written when the database is back. The poll is refused.
+        token = bearer_token()
+        known = rt.devices.last_known(token_digest(token)) if token else None
+        if known is not None:
+            rt.heartbeats.record(known, now, parse_status(asked.get(STATUS_HEADER)))
+        raise
     rt.heartbeats.record(device.id, now, parse_status(asked.get(STATUS_HEADER)))
     answer = rt.poller.answer(device, version, now, _holds(asked.get("If-None-Match", "")))
     headers = {"ETag": f'"{answer.etag}"', "Cache-Control": "private, no-cache"}

@@ -17,8 +17,9 @@ from server import clock
 from server.accounts.models import Organisation, Role, User
 from server.accounts.organisations import by_name, create_organisation
 from server.accounts.users import add_user
+from server.auth.actors import actor_by_email
 from server.campaigns.files.check import check_campaign, require_bound
-from server.campaigns.files.service import actor_by_email, apply_checked
+from server.campaigns.files.service import apply_checked
 from server.config import Settings
 from server.db import Database, make_engine
 from server.migrations import upgrade

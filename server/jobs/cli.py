@@ -32,7 +32,7 @@ def jobs_run(ctx: click.Context) -> None:
     runner = Runner(
         Database(make_engine(settings)), settings, clock.from_settings(settings), metrics=Metrics()
     )
-    click.echo(f"job runner {runner.holder}: checking every {runner.check.total_seconds():.0f}s")
+    click.echo(f"job runner {runner.holder}: checking every {runner.check.total_seconds():g}s")
     runner.run_forever(stop)
 
 

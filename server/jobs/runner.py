@@ -3,9 +3,12 @@
 One runner holds a lease row (`job_leases`: name, holder, expires_at), taken or renewed by
 a conditional UPDATE and kept while the process lives. Each job's run is recorded under a
 unique (job, scheduled_for) key, where scheduled_for is the job's tick — now rounded down
-to its interval on a fixed epoch — so even two runners that both believe they hold the
-lease (a paused process waking after its lease moved on) cannot run the same tick twice.
-APScheduler drives the loop; a failing job is logged and recorded, never fatal.
+to its interval on a fixed epoch. The record is written first, in the same transaction as
+the job's work: a runner killed mid-tick leaves neither (the next lease holder runs that
+tick), and two runners that both believe they hold the lease (a paused process waking
+after its lease moved on) cannot both commit the same tick — the second one's claim waits
+for the first and fails, and its work is rolled back. APScheduler drives the loop; a
+failing job is logged and recorded, never fatal.
 """
 
 from __future__ import annotations
@@ -15,14 +18,16 @@ import os
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import delete, or_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from server.alerts.evaluate import evaluate
@@ -47,6 +52,9 @@ class Job:
     name: str
     every: timedelta
     run: Callable[[Session, datetime, Settings], str]  # returns a line for the log
+    # The job commits in sessions of its own (the alert outbox): its tick is claimed and
+    # committed before it runs, not in its transaction (see _run_tick).
+    own_transactions: bool = False
 
     def tick(self, now: datetime) -> datetime:
         """The scheduled instant this run belongs to: the same on every node."""
@@ -90,8 +98,33 @@ JOBS: tuple[Job, ...] = (
     Job("prune-plays", timedelta(days=1), _prune_plays),
     Job("prune-rate-counters", timedelta(hours=1), _prune_rate_counters),
     Job("alerts-evaluate", timedelta(minutes=1), _evaluate_alerts),
-    Job("alerts-deliver", timedelta(seconds=30), _deliver_alerts),
+    Job("alerts-deliver", timedelta(seconds=30), _deliver_alerts, own_transactions=True),
 )
+GATE_EVERY = timedelta(hours=1)
+
+
+def gate_job(folder: Path, holder: str) -> Job:
+    """TESTS ONLY (the `job_gate_dir` setting): a job that stops mid-tick until told to go.
+
+    On each tick it writes `<folder>/<tick>.started` (holding `holder`), then waits until
+    `<folder>/<tick>.go` exists, so a test can kill the runner at a known point of a tick.
+    """
+
+    def run(session: Session, now: datetime, settings: Settings) -> str:
+        name = f"{EPOCH + ((now - EPOCH) // GATE_EVERY) * GATE_EVERY:%Y%m%dT%H%M%SZ}"
+        (folder / f"{name}.started").write_text(holder, encoding="utf-8")
+        while not (folder / f"{name}.go").exists():
+            time.sleep(0.02)  # waiting for the test's go, not for time to pass
+        return f"gate {name} opened"
+
+    return Job("gate", GATE_EVERY, run)
+
+
+def jobs_for(settings: Settings, holder: str) -> tuple[Job, ...]:
+    """The jobs a runner runs: JOBS, plus the test gate where a test asks for it."""
+    if settings.job_gate_dir is None:
+        return JOBS
+    return (*JOBS, gate_job(settings.job_gate_dir, holder))
 
 
 @dataclass(frozen=True)
@@ -148,31 +181,96 @@ def run_due(
     """Run each job's current tick unless some runner already has; one transaction per job."""
     outcomes = []
     for job in jobs:
-        tick = job.tick(now)
-        try:
-            with database.session() as session:
-                session.add(JobRun(job=job.name, scheduled_for=tick, holder=holder, started_at=now))
-        except IntegrityError:
-            outcomes.append(Outcome(job.name, tick, False, True, "already run"))
-            continue
-        try:
-            with database.session() as session:
-                detail = job.run(session, now, settings)
-            ok = True
-        except Exception as exc:  # a failing job is reported, never fatal to the runner
-            log.exception("job %s failed", job.name)
-            ok, detail = False, f"{type(exc).__name__}: {exc}"[:1000]
-        with database.session() as session:
-            session.execute(
-                update(JobRun)
-                .where(JobRun.job == job.name, JobRun.scheduled_for == tick)
-                .values(finished_at=now, outcome="ok" if ok else "failed", detail=detail)
-            )
-        if metrics is not None:
-            metrics.job_ran(job.name, ok)
-        log.info("job %s (%s): %s", job.name, tick.isoformat(), detail)
-        outcomes.append(Outcome(job.name, tick, True, ok, detail))
+        outcome = _run_tick(database, settings, holder, job, job.tick(now), now)
+        if metrics is not None and outcome.ran:
+            metrics.job_ran(job.name, outcome.ok)
+        outcomes.append(outcome)
     return outcomes
+
+
+class _AlreadyRun(Exception):
+    """Another runner has recorded this tick."""
+
+
+def _run_tick(
+    database: Database, settings: Settings, holder: str, job: Job, tick: datetime, now: datetime
+) -> Outcome:
+    already = Outcome(job.name, tick, False, True, "already run")
+    with database.session(write=False) as session:
+        # A plain read first: a tick that has run costs no failed insert on every check.
+        if session.scalar(_tick_run(job.name, tick)) is not None:
+            return already
+    if job.own_transactions:
+        return _run_claimed_first(database, settings, holder, job, tick, now)
+    try:
+        with database.session() as session:
+            run = JobRun(job=job.name, scheduled_for=tick, holder=holder, started_at=now)
+            session.add(run)
+            try:
+                # The claim comes before any work: a rival's uncommitted claim of the same
+                # tick makes this wait (PostgreSQL) and then fail; on SQLite the write lock
+                # already serialises the two.
+                session.flush()
+            except IntegrityError:
+                raise _AlreadyRun from None
+            detail = job.run(session, now, settings)[:1000]
+            run.finished_at, run.outcome, run.detail = now, "ok", detail
+    except _AlreadyRun:
+        return already
+    except Exception as exc:  # a failing job is reported, never fatal to the runner
+        log.exception("job %s failed", job.name)
+        detail = f"{type(exc).__name__}: {exc}"[:1000]
+        try:
+            with database.session() as session:
+                session.add(
+                    JobRun(
+                        job=job.name,
+                        scheduled_for=tick,
+                        holder=holder,
+                        started_at=now,
+                        finished_at=now,
+                        outcome="failed",
+                        detail=detail,
+                    )
+                )
+        except IntegrityError:
+            return already  # another runner ran it while this one failed
+        return Outcome(job.name, tick, True, False, detail)
+    log.info("job %s (%s): %s", job.name, tick.isoformat(), detail)
+    return Outcome(job.name, tick, True, True, detail)
+
+
+def _run_claimed_first(
+    database: Database, settings: Settings, holder: str, job: Job, tick: datetime, now: datetime
+) -> Outcome:
+    """A job that commits on its own cannot run inside its claim's transaction (on SQLite
+    that transaction holds the write lock the job's own sessions wait for). Its claim is
+    committed first: a runner killed in the middle of it loses that tick, and the job's next
+    tick takes up what it left (the alert outbox keeps its own claims)."""
+    try:
+        with database.session() as session:
+            session.add(JobRun(job=job.name, scheduled_for=tick, holder=holder, started_at=now))
+    except IntegrityError:
+        return Outcome(job.name, tick, False, True, "already run")
+    try:
+        with database.session() as session:
+            detail = job.run(session, now, settings)[:1000]
+        ok = True
+    except Exception as exc:  # a failing job is reported, never fatal to the runner
+        log.exception("job %s failed", job.name)
+        ok, detail = False, f"{type(exc).__name__}: {exc}"[:1000]
+    with database.session() as session:
+        session.execute(
+            update(JobRun)
+            .where(JobRun.job == job.name, JobRun.scheduled_for == tick)
+            .values(finished_at=now, outcome="ok" if ok else "failed", detail=detail)
+        )
+    log.info("job %s (%s): %s", job.name, tick.isoformat(), detail)
+    return Outcome(job.name, tick, True, ok, detail)
+
+
+def _tick_run(job: str, tick: datetime):  # type: ignore[no-untyped-def]
+    return select(JobRun.id).where(JobRun.job == job, JobRun.scheduled_for == tick)
 
 
 class Runner:
@@ -185,20 +283,25 @@ class Runner:
         clock: Clock,
         *,
         holder: str | None = None,
-        jobs: Sequence[Job] = JOBS,
-        check: timedelta = timedelta(seconds=30),
+        jobs: Sequence[Job] | None = None,
+        check: timedelta | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         self.metrics = metrics
         self.database, self.settings, self.clock = database, settings, clock
         self.holder = holder or default_holder()
-        self.jobs, self.check = tuple(jobs), check
-        self.ttl = check * 3  # survives two missed checks before another runner may take over
+        self.jobs = tuple(jobs_for(settings, self.holder) if jobs is None else jobs)
+        self.check = check or timedelta(seconds=settings.job_check_s)
+        self.ttl = self.check * 3  # survives two missed checks before another may take over
 
     def step(self) -> list[Outcome]:
         """One check: renew or take the lease, then run the due ticks (nothing without it)."""
         now = self.clock.now()
-        if not take_lease(self.database, self.holder, now, self.ttl):
+        try:
+            if not take_lease(self.database, self.holder, now, self.ttl):
+                return []
+        except OperationalError as exc:  # a busy or unreachable database: try next check
+            log.warning("job runner %s: cannot reach the lease: %s", self.holder, exc.orig)
             return []
         return run_due(self.database, self.settings, self.holder, now, self.jobs, self.metrics)
 

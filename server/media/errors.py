@@ -64,6 +64,13 @@ class MediaRejected(MediaError, ValueError):
     title = "Unprocessable Content"
 
 
+class StorageFull(MediaError):
+    """The disk (or quota) that bytes were going to is full; nothing was stored."""
+
+    status = 507
+    title = "Insufficient Storage"
+
+
 class MediaNotFound(MediaError, LookupError):
     status = 404
     title = "Not Found"

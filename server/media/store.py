@@ -7,17 +7,25 @@ then `commit`ted or `discard`ed, so a half-uploaded or rejected file is never vi
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
-from server.media.errors import FieldError, InvalidMediaRequest, MediaNotFound, MediaTooLarge
+from server.media.errors import (
+    FieldError,
+    InvalidMediaRequest,
+    MediaNotFound,
+    MediaTooLarge,
+    StorageFull,
+)
 
 CHUNK_SIZE = 1024 * 1024
 # An upload that has not been committed within a day belongs to a dead process.
@@ -100,6 +108,21 @@ class MediaStore(Protocol):
         *,
         now: datetime | None = None,
     ) -> GcReport: ...
+
+
+@contextmanager
+def _room() -> Iterator[None]:
+    """A full disk (or quota) while writing becomes StorageFull (507); whatever
+    was being written has been removed by then."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageFull(
+                "the server's media storage is full: nothing was stored; "
+                "try again once an administrator has freed space"
+            ) from exc
+        raise
 
 
 def _fsync_dir(path: Path) -> None:
@@ -201,10 +224,15 @@ class LocalStore:
 
     def put_stream(self, stream: BinaryIO, max_bytes: int) -> StagedBlob:
         """Copy `stream` to a staged temp file, hashing as it goes (see `stage_stream`)."""
-        return stage_stream(stream, max_bytes, self.staging)
+        with _room():
+            return stage_stream(stream, max_bytes, self.staging)
 
     def commit(self, staged: StagedBlob) -> str:
         """Move a staged upload into place (or drop it if the blob exists); return its hash."""
+        with _room():
+            return self._commit(staged)
+
+    def _commit(self, staged: StagedBlob) -> str:
         target = self._blob_path(staged.sha256)
         if not staged.path.is_file() or staged.path.parent != self.staging:
             raise ValueError(f"{staged.path} is not a staged upload of {self!r}")
@@ -235,15 +263,16 @@ class LocalStore:
 
     def put_bytes(self, data: bytes) -> str:
         """Store `data`; return its hash."""
-        fd, path = self._new_temp()
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
+        with _room():
+            fd, path = self._new_temp()
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
         sha = hashlib.sha256(data).hexdigest()
         return self.commit(StagedBlob(sha256=sha, size=len(data), path=path))
 
@@ -251,7 +280,11 @@ class LocalStore:
         """Store a copy of the local file at `path`; return its hash."""
         with Path(path).open("rb") as stream:
             staged = self.put_stream(stream, max_bytes=os.fstat(stream.fileno()).st_size)
-        return self.commit(staged)
+        try:
+            return self.commit(staged)
+        except BaseException:
+            self.discard(staged)
+            raise
 
     def exists(self, sha: str) -> bool:
         return self._blob_path(sha).is_file()

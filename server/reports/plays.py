@@ -17,12 +17,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from server.accounts.models import Organisation
+from server.accounts.organisations import org_or_404
 from server.assets.models import Asset, Variant
+from server.auth.actors import Actor
+from server.auth.scope import in_scope
 from server.errors import FieldError, ValidationFailed
 from server.reports.models import PlayEvent
-from server.scheduling.localtime import day_containing, day_start, zone
+from server.scheduling.localtime import check_zone, day_containing, day_start, zone
 from server.screens.devices import DeviceScreen
-from server.screens.models import Screen
 
 MAX_BATCH: Final = 1000
 MAX_DURATION: Final = timedelta(hours=24)
@@ -182,23 +184,6 @@ def check_group_by(value: str | Sequence[str]) -> tuple[str, ...]:
     return wanted
 
 
-def organisation_zone(session: Session, where: Sequence[ColumnElement[bool]]) -> str:
-    """The zone of the organisation's screens (those `where` selects, a clause on
-    Organisation) when they all share one, else UTC.
-
-    Organisations carry no zone of their own yet: their screens' zone is the one their
-    people mean when they name a day.
-    """
-    zones = session.scalars(
-        select(Screen.timezone)
-        .join(Organisation, Organisation.id == Screen.organisation_id)
-        .where(*where)
-        .distinct()
-        .limit(2)
-    ).all()
-    return zones[0] if len(zones) == 1 else "UTC"
-
-
 def report_span(
     since: datetime | date | None, until: datetime | date | None, timezone: str, now: datetime
 ) -> tuple[datetime, datetime]:
@@ -288,3 +273,50 @@ def play_report(
             )
         )
     return Report(since, until, timezone, groups, rows)
+
+
+def default_zone(session: Session, actor: Actor, organisation: Organisation | None) -> str:
+    """The organisation's zone: the one reported on, else the one the actor works in
+    (when it sees a single subtree), else UTC."""
+    if organisation is not None:
+        return organisation.timezone or "UTC"
+    roots = actor.scope_paths
+    if len(roots) == 1:
+        own = session.scalar(select(Organisation.timezone).where(Organisation.path == roots[0]))
+        return own or "UTC"
+    return "UTC"
+
+
+def plays_report(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    *,
+    since: datetime | date | None = None,
+    until: datetime | date | None = None,
+    timezone: str | None = None,
+    group_by: str | Sequence[str] = GROUPS,
+    organisation_id: int | None = None,
+    screen_id: int | None = None,
+    campaign: str | None = None,
+) -> Report:
+    """The plays the actor may see, by default over the last 7 days. A date `since` means
+    its local midnight, a date `until` the last day included; days are read in `timezone`,
+    by default the organisation's (`default_zone`)."""
+    where = [in_scope(actor)]
+    org = None
+    if organisation_id is not None:
+        org = org_or_404(session, actor, organisation_id)
+        where.append(Organisation.path.startswith(org.path))
+    timezone = timezone or default_zone(session, actor, org)
+    problem = check_zone(timezone)
+    if problem is not None:
+        raise ValidationFailed(f"unknown time zone {timezone!r}", [FieldError("timezone", problem)])
+    start, end = report_span(since, until, timezone, now)
+    if screen_id is not None:
+        where.append(PlayEvent.screen_id == screen_id)
+    if campaign is not None:
+        where.append(PlayEvent.campaign == campaign)
+    return play_report(
+        session, since=start, until=end, timezone=timezone, group_by=group_by, where=where
+    )

@@ -11,17 +11,12 @@ from flask import Blueprint, Response, json
 from pydantic import AwareDatetime, BaseModel, Field
 
 from server import clock
-from server.accounts.models import Organisation
-from server.accounts.organisations import org_or_404
 from server.api.registry import api
 from server.api.schemas import Strict
 from server.auth.policy import READ, current_actor
-from server.auth.scope import in_scope
 from server.db import MAX_ID, get_session
-from server.errors import FieldError, ValidationFailed
-from server.reports.models import PlayEvent
-from server.reports.plays import GROUPS, Report, organisation_zone, play_report, report_span
-from server.scheduling.localtime import check_zone
+from server.reports import plays
+from server.reports.plays import GROUPS, Report
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 CSV_COLUMNS = (
@@ -49,8 +44,8 @@ class PlayReportQuery(Strict):
     timezone: str | None = Field(
         default=None,
         max_length=64,
-        description="Zone of days and dates; default the organisation's (its screens' zone"
-        " when they share one), else UTC",
+        description="Zone of days and dates; default the organisation's (the one reported on,"
+        " else the caller's), else UTC",
     )
     group_by: str = Field(default=",".join(GROUPS), max_length=100, description=", ".join(GROUPS))
     organisation_id: int | None = Field(default=None, ge=1, le=MAX_ID)
@@ -115,27 +110,17 @@ def _csv(report: Report) -> Response:
     raw_response="text/csv",
 )
 def plays_report(query: PlayReportQuery) -> Response:
-    db, actor = get_session(), current_actor()
-    where = [in_scope(actor)]
-    if query.organisation_id is not None:
-        org = org_or_404(db, actor, query.organisation_id)
-        where.append(Organisation.path.startswith(org.path))
-    timezone = query.timezone or organisation_zone(db, where)
-    problem = check_zone(timezone)
-    if problem is not None:
-        raise ValidationFailed(f"unknown time zone {timezone!r}", [FieldError("timezone", problem)])
-    since, until = report_span(query.since, query.until, timezone, clock.now())
-    if query.screen_id is not None:
-        where.append(PlayEvent.screen_id == query.screen_id)
-    if query.campaign is not None:
-        where.append(PlayEvent.campaign == query.campaign)
-    report = play_report(
-        db,
-        since=since,
-        until=until,
-        timezone=timezone,
+    report = plays.plays_report(
+        get_session(),
+        current_actor(),
+        clock.now(),
+        since=query.since,
+        until=query.until,
+        timezone=query.timezone,
         group_by=query.group_by,
-        where=where,
+        organisation_id=query.organisation_id,
+        screen_id=query.screen_id,
+        campaign=query.campaign,
     )
     if query.format == "csv":
         return _csv(report)

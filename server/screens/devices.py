@@ -76,6 +76,8 @@ class DeviceLookup:
         self._sql = _LOOKUP.format(p=placeholder, agg=aggregate)
         self._local = threading.local()
         self._all: list[Any] = []
+        # token hash -> screen id, as last found; one small entry per screen polling here.
+        self._known: dict[str, int] = {}
         if engine.dialect.name != "sqlite":
             # Autocommit, so the one statement needs no BEGIN, COMMIT or ROLLBACK round trip.
             # (SQLite's connections are in autocommit already: see server.db.)
@@ -84,7 +86,10 @@ class DeviceLookup:
 
     def find(self, token_hash: str) -> tuple[DeviceScreen, int] | None:
         """The screen and the current content version, or None for an unknown hash."""
-        raw = self._connection()
+        try:
+            raw = self._connection()
+        except Exception as exc:  # the driver's own error: a raw connection is not wrapped
+            raise ServiceUnavailable("the database cannot be reached; retry") from exc
         try:
             cursor = raw.cursor()
             try:
@@ -99,8 +104,16 @@ class DeviceLookup:
                 raise ServiceUnavailable("the database connection was lost; retry") from exc
             raise
         if row is None:
+            self._known.pop(token_hash, None)
             return None
-        return _device(row), int(row[9] or 0)
+        device = _device(row)
+        self._known[token_hash] = device.id
+        return device, int(row[9] or 0)
+
+    def last_known(self, token_hash: str) -> int | None:
+        """The screen this process last found for the hash (None if none): what a poll can
+        still be credited to while the database is away."""
+        return self._known.get(token_hash)
 
     def _connection(self) -> Any:
         """This thread's own DB-API connection (made by the engine, so with its pragmas),

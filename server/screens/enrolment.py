@@ -31,7 +31,7 @@ def issue_enrolment_token(
     expires_at: datetime,
     max_uses: int,
     group_ids: Sequence[int],
-    timezone: str,
+    timezone: str | None,
     name: str,
     now: datetime,
     created_by_id: int | None,
@@ -42,7 +42,7 @@ def issue_enrolment_token(
             "an enrolment token must expire in the future",
             [FieldError("expires_at", "is not in the future")],
         )
-    check_timezone(timezone)
+    timezone = check_timezone(timezone if timezone is not None else org.timezone)
     groups = check_groups(session, org, group_ids)
     clear = new_token(ENROLMENT_TOKEN_PREFIX)
     row = EnrolmentToken(

@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from sqlalchemy import JSON, Engine, bindparam, case, or_, update
 
+from server import faults
 from server.db import UTCDateTime
 from server.screens.models import Screen
 
@@ -145,6 +146,7 @@ class Heartbeats:
         if not beats:
             return 0
         started = time.perf_counter()
+        faults.point("before-heartbeat-flush")
         try:
             write_beats(self.engine, beats)
         except Exception:

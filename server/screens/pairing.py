@@ -132,7 +132,7 @@ def claim(
     organisation: Organisation | None,
     name: str | None,
     group_ids: Sequence[int],
-    timezone: str,
+    timezone: str | None,
     now: datetime,
     may_manage: Callable[[Screen], bool],
     replace_screen_id: int | None = None,
@@ -176,7 +176,7 @@ def claim(
             f"claim with replace_screen_id={existing.id}",
             [FieldError("replace_screen_id", f"required: the device claims screen {existing.id}")],
         )
-    check_timezone(timezone)
+    timezone = check_timezone(timezone if timezone is not None else organisation.timezone)
     groups = check_groups(session, organisation, group_ids)
     screen = place_screen(
         session,

@@ -127,16 +127,16 @@ def create_screen(
     *,
     organisation_id: int,
     name: str,
-    timezone: str = "UTC",
+    timezone: str | None = None,
     width: int = 1920,
     height: int = 1080,
     location: str = "",
     tags: Sequence[str] = (),
     group_ids: Sequence[int] = (),
 ) -> Screen:
-    """Pre-register a screen; its player pairs with it later."""
+    """Pre-register a screen (in its organisation's zone unless told); its player pairs later."""
     org = _org(session, actor, organisation_id, Role.OPERATOR)
-    check_timezone(timezone)
+    timezone = check_timezone(timezone if timezone is not None else org.timezone)
     clean_tags = check_tags(tags)
     groups = _groups_for(session, actor, org, group_ids)
     _name_free(session, org.id, name)

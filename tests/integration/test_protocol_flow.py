@@ -183,13 +183,21 @@ def test_heartbeats_reach_the_database_and_the_fleet_table(start_server: StartSe
 
     out = subprocess.run(
         [str(VENV_BIN / "signage"), "screens"],
-        env={**server.env, env_name("clock_file"): ""},
+        env=server.env,  # the server's clock: still T0, so the screen is online
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     assert "Gate 7" in out and "Province" in out and "week (cccccccccccc)" in out
-    assert "1 screens" in out
+    assert "2026-01-05 09:00:00Z (0s ago)" in out and "1 screens, 1 online" in out
+    later = subprocess.run(
+        [str(VENV_BIN / "signage"), "screens"],
+        env={**server.env, env_name("clock_file"): ""},  # the real clock: long offline
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "offline" in later and "unknown" in later and "week" not in later
     # The same instance comes back on the same port.
     server.start()
     assert requests.get(server.url("/api/v1/player/manifest"), headers=device, timeout=TIMEOUT).ok

@@ -7,9 +7,12 @@ driven step by step on a fake clock; only the far side of the wire is a stand-in
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+
+import pytest
 
 from player.clock import iso_ms
 from player.manifest import parse_instant
@@ -103,6 +106,18 @@ def test_an_enrolment_token_pairs_at_once(server: FakeServer, make_rig: MakeRig)
     assert server.calls.count("hello") == 1
     assert rig.agent.state.device is not None
     assert rig.shown() == sha(A)  # 02:00:05 is in A's span: (10 h + 5 s) mod 15 s = 5 s
+
+
+def test_the_pairing_code_is_logged_once_for_an_install_over_ssh(
+    server: FakeServer, make_rig: MakeRig, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="player.network")
+    rig = make_rig(name="Lobby left")
+    drive([rig], 12)  # several hellos, one code
+    assert rig.agent.state.pairing is not None
+    code = rig.agent.state.pairing.code
+    logged = [r.getMessage() for r in caplog.records if "pairing code" in r.getMessage()]
+    assert logged == [f"pairing code {code}: claim it in Signage Scheduler (Screens > Pair)"]
 
 
 def test_a_refused_enrolment_token_falls_back_to_a_pairing_code(

@@ -134,3 +134,18 @@ def test_headless_logs_the_clock_offset_in_use(tmp_path: Path) -> None:
     display = HeadlessDisplay(SIZE, tmp_path, offset=lambda: timedelta(milliseconds=-3002.4))
     display.show(frame(RED, "f" * 64), "cut", T)
     assert (tmp_path / "changes.log").read_text().endswith("\tcut\t-3002\n")
+
+
+def test_headless_shows_a_prepared_frame_by_one_rename(tmp_path: Path) -> None:
+    display = HeadlessDisplay(SIZE, tmp_path)
+    red = Frame(Image.new("RGB", SIZE, (255, 0, 0)), "a" * 64)
+    display.prepare(red)
+    prepared = list((tmp_path / "frames").glob(".frame-*"))
+    assert len(prepared) == 1
+    display.show(red, "cut", datetime(2026, 1, 5, tzinfo=UTC))
+    assert list((tmp_path / "frames").glob(".frame-*")) == []
+    with Image.open(display.frame_path) as shown:
+        assert shown.convert("RGB").getpixel((0, 0)) == (255, 0, 0)
+    display.prepare(Frame(Image.new("RGB", SIZE, (0, 0, 255)), "b" * 64))
+    display.close()
+    assert list((tmp_path / "frames").glob(".frame-*")) == []

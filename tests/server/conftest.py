@@ -9,6 +9,7 @@ from server.config import Settings
 from server.delivery.runtime import PlayerRuntime, player_runtime
 from server.media.store import MediaStore
 from server.storage import get_store
+from tests.server.signage_cli import instance, signage  # noqa: F401 - fixtures for every domain
 
 
 @pytest.fixture

@@ -24,10 +24,17 @@ class OrganisationIn(Strict):
     parent_id: int = Field(
         ge=1, le=2**31 - 1, description="New organisations sit under one you administer"
     )
+    timezone: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="IANA name; new screens start in it (default: the parent's)",
+    )
 
 
 class OrganisationPatch(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=200)
+    timezone: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class OrganisationOut(BaseModel):
@@ -35,6 +42,7 @@ class OrganisationOut(BaseModel):
     name: str
     parent_id: int | None
     path: str
+    timezone: str = Field(description="New screens of the organisation start in this zone")
     default_playlist_id: int | None = None
     created_at: datetime
 
@@ -91,7 +99,12 @@ def get_organisation(org_id: int) -> OrganisationOut:
 def create(body: OrganisationIn) -> OrganisationOut:
     db = get_session()
     org = service.add_child(
-        db, current_actor(), clock.now(), name=body.name, parent_id=body.parent_id
+        db,
+        current_actor(),
+        clock.now(),
+        name=body.name,
+        parent_id=body.parent_id,
+        timezone=body.timezone,
     )
     db.commit()
     return _out(org)
@@ -102,13 +115,15 @@ def create(body: OrganisationIn) -> OrganisationOut:
     "/<int:org_id>",
     "PATCH",
     policy=ADMIN,
-    summary="Rename an organisation",
+    summary="Rename an organisation or change its time zone",
     body=OrganisationPatch,
     response=OrganisationOut,
 )
 def update(org_id: int, body: OrganisationPatch) -> OrganisationOut:
     db = get_session()
-    org = service.rename(db, current_actor(), clock.now(), org_id, body.name)
+    org = service.rename(
+        db, current_actor(), clock.now(), org_id, body.name, timezone=body.timezone
+    )
     db.commit()
     return _out(org)
 

@@ -63,6 +63,14 @@ def choose_organisation(
     roots = list(session.scalars(select(Organisation).where(Organisation.parent_id.is_(None))))
     if len(roots) == 1:
         return roots[0], []
+    if not roots:
+        return None, [
+            Problem(
+                1,
+                "organisation",
+                "there is no organisation yet: create one with `signage org create NAME`",
+            )
+        ]
     return None, [
         Problem(1, "organisation", "several root organisations: name one with --org or the key")
     ]

@@ -5,29 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.accounts.models import User
 from server.assets.uploads import MediaLimits
-from server.auth.actors import Actor, actor_for_user
+from server.auth.actors import Actor
 from server.campaigns import workflow
 from server.campaigns.files.apply import apply_bound
 from server.campaigns.files.bind import Bound
 from server.campaigns.models import CampaignStatus
 from server.config import Settings
-from server.errors import NotFound
 from server.media.store import MediaStore
-
-
-def actor_by_email(session: Session, email: str | None) -> Actor:
-    """The user acting, or the command line's own full-rights actor when none is named."""
-    if email is None:
-        return workflow.SYSTEM
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None or not user.active:
-        raise NotFound(f"no active user {email!r}")
-    return actor_for_user(user)
 
 
 def apply_checked(

@@ -17,20 +17,17 @@ from server.accounts.organisations import org_or_404
 from server.api.registry import api
 from server.api.schemas import Id, ListQuery, Page, Strict, paginate
 from server.auth import audit, limits
-from server.auth.actors import ROLE_RANK, Actor
+from server.auth.actors import Actor
 from server.auth.policy import ADMIN, READ, WRITE, client_address, current_actor
 from server.auth.scope import in_scope
 from server.config import Settings
 from server.db import MAX_ID, get_session
-from server.errors import FieldError, NotFound, ValidationFailed
+from server.errors import NotFound
 from server.screens import commands as fleet_commands
 from server.screens import joining
-from server.screens.devices import revoke_device_token
-from server.screens.enrolment import issue_enrolment_token, revoke_enrolment_token
 from server.screens.models import Command, EnrolmentToken, Screen, Screenshot
-from server.screens.pairing import claim
 from server.screens.services import get_screen, offline_cutoff
-from server.screens.status import fleet_row
+from server.screens.status import asset_titles, fleet_row
 
 bp = Blueprint("fleet", __name__)
 
@@ -69,7 +66,9 @@ class ClaimIn(Strict):
     )
     name: str | None = Field(default=None, min_length=1, max_length=200)
     group_ids: list[Id] = Field(default_factory=list, max_length=100)
-    timezone: str = Field(default="UTC", max_length=64)
+    timezone: str | None = Field(
+        default=None, max_length=64, description="IANA name (default: the organisation's)"
+    )
 
 
 class ClaimedScreenOut(BaseModel):
@@ -99,41 +98,13 @@ class ClaimedScreenOut(BaseModel):
 )
 def claim_code(body: ClaimIn) -> ClaimedScreenOut:
     db, actor, now = get_session(), current_actor(), clock.now()
-    org: Organisation | None = None
-    if body.organisation_id is not None:
-        org = org_or_404(db, actor, body.organisation_id)
-        actor.require(org.path, Role.OPERATOR)
-    if body.replace_screen_id is not None:
-        target = get_screen(db, actor, body.replace_screen_id, Role.OPERATOR)
-        if org is not None and org.id != target.organisation_id:
-            raise ValidationFailed(
-                "a replacement stays in its screen's organisation",
-                [FieldError("organisation_id", "is not the replaced screen's organisation")],
-            )
-        org_key = str(target.organisation_id)
-    else:
-        org_key = str(body.organisation_id)
+    _, org_key = joining.claim_org_key(db, actor, body.organisation_id, body.replace_screen_id)
     by_org, by_address = joining.claim_limits(_settings())
     address = client_address()
     limits.check(db, by_org, org_key, now)
     limits.check(db, by_address, address, now)
-
-    def may_manage(screen: Screen) -> bool:
-        role = actor.role_in(screen.organisation.path)
-        return role is not None and ROLE_RANK[role] >= ROLE_RANK[Role.OPERATOR]
-
     try:
-        screen, replaced = claim(
-            db,
-            code=body.code,
-            organisation=org,
-            name=body.name,
-            group_ids=body.group_ids,
-            timezone=body.timezone,
-            now=now,
-            may_manage=may_manage,
-            replace_screen_id=body.replace_screen_id,
-        )
+        screen, _ = joining.claim_code(db, actor, now, **body.model_dump())
     except NotFound as exc:
         if any(e.field == "code" for e in exc.errors):  # a wrong code: it counts
             db.rollback()
@@ -141,22 +112,6 @@ def claim_code(body: ClaimIn) -> ClaimedScreenOut:
             limits.hit(db, by_address, address, now)
             db.commit()
         raise
-    code = body.code.upper()
-    if replaced:
-        _audit(
-            actor,
-            "replace_device",
-            "screen",
-            screen.id,
-            screen.organisation_id,
-            code=code,
-            hardware_id=screen.hardware_id,
-            device_key=screen.device_key,
-            old_device="token revoked",
-        )
-    else:
-        org_id = screen.organisation_id
-        _audit(actor, "claim", "screen", screen.id, org_id, name=screen.name, code=code)
     db.commit()
     return ClaimedScreenOut(
         id=screen.id,
@@ -174,7 +129,11 @@ class EnrolmentTokenIn(Strict):
     expires_at: AwareDatetime
     max_uses: int = Field(ge=1, le=1_000_000)
     group_ids: list[Id] = Field(default_factory=list, max_length=100)
-    timezone: str = Field(default="UTC", max_length=64)
+    timezone: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Zone of the screens that join (default: the organisation's)",
+    )
     name: str = Field(default="", max_length=200)
 
 
@@ -210,21 +169,10 @@ def _token_out(row: EnrolmentToken) -> EnrolmentTokenOut:
     status=201,
 )
 def create_enrolment_token(org_id: int, body: EnrolmentTokenIn) -> EnrolmentTokenCreated:
-    db, actor = get_session(), current_actor()
-    org = org_or_404(db, actor, org_id)
-    actor.require(org.path, Role.ADMIN)
-    row, clear = issue_enrolment_token(
-        db,
-        org,
-        expires_at=body.expires_at,
-        max_uses=body.max_uses,
-        group_ids=body.group_ids,
-        timezone=body.timezone,
-        name=body.name,
-        now=clock.now(),
-        created_by_id=actor.user_id,
+    db = get_session()
+    row, clear = joining.create_enrolment_token(
+        db, current_actor(), clock.now(), organisation_id=org_id, **body.model_dump()
     )
-    _audit(actor, "create", "enrolment_token", row.id, org.id, name=row.name, uses=row.max_uses)
     db.commit()
     return EnrolmentTokenCreated(**_token_out(row).model_dump(), token=clear)
 
@@ -239,14 +187,7 @@ def create_enrolment_token(org_id: int, body: EnrolmentTokenIn) -> EnrolmentToke
     list_response=True,
 )
 def list_enrolment_tokens(org_id: int) -> list[EnrolmentTokenOut]:
-    db, actor = get_session(), current_actor()
-    org = org_or_404(db, actor, org_id)
-    actor.require(org.path, Role.ADMIN)
-    rows = db.scalars(
-        select(EnrolmentToken)
-        .where(EnrolmentToken.organisation_id == org.id)
-        .order_by(EnrolmentToken.id)
-    )
+    rows = joining.enrolment_tokens(get_session(), current_actor(), org_id)
     return [_token_out(r) for r in rows]
 
 
@@ -258,14 +199,8 @@ def list_enrolment_tokens(org_id: int) -> list[EnrolmentTokenOut]:
     summary="Revoke an enrolment token (screens that joined with it stay)",
 )
 def revoke_enrolment(token_id: int) -> None:
-    db, actor = get_session(), current_actor()
-    row = db.get(EnrolmentToken, token_id) if token_id <= MAX_ID else None
-    org = db.get(Organisation, row.organisation_id) if row is not None else None
-    if row is None or org is None or not actor.sees(org.path):
-        raise NotFound(f"no enrolment token {token_id}")
-    actor.require(org.path, Role.ADMIN)
-    revoke_enrolment_token(row, clock.now())
-    _audit(actor, "revoke", "enrolment_token", row.id, org.id)
+    db = get_session()
+    joining.revoke_enrolment_token(db, current_actor(), clock.now(), token_id)
     db.commit()
 
 
@@ -277,10 +212,8 @@ def revoke_enrolment(token_id: int) -> None:
     summary="Revoke the screen's device token: its player gets 401 and pairs again",
 )
 def revoke_device(screen_id: int) -> None:
-    db, actor = get_session(), current_actor()
-    screen = get_screen(db, actor, screen_id, Role.OPERATOR)
-    revoke_device_token(db, screen.id)
-    _audit(actor, "revoke", "device_token", screen.id, screen.organisation_id)
+    db = get_session()
+    joining.revoke_device(db, current_actor(), clock.now(), screen_id)
     db.commit()
 
 
@@ -377,6 +310,9 @@ class FleetScreenOut(BaseModel):
     showing: str
     player_version: str
     paired: bool
+    offline_since: datetime | None = Field(
+        default=None, description="When an offline screen crossed the offline threshold"
+    )
 
 
 class FleetPage(Page[FleetScreenOut]):
@@ -413,7 +349,7 @@ def fleet(query: FleetQuery) -> dict[str, object]:
         stmt = stmt.where(seen if query.state == "online" else ~seen)
 
     def shape(screen: Screen) -> FleetScreenOut:
-        row = fleet_row(screen, screen.organisation.name, now, settings)
+        row = fleet_row(screen, screen.organisation.name, now, settings, asset_titles(db, [screen]))
         return FleetScreenOut(**asdict(row))
 
     return paginate(db, stmt, query, SORT, shape)

@@ -35,7 +35,12 @@ bp = Blueprint("screens", __name__, url_prefix="/screens")
 class ScreenIn(Strict):
     name: Name
     organisation_id: Id
-    timezone: str = Field(default="UTC", min_length=1, max_length=64, description="IANA name")
+    timezone: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="IANA name (default: the organisation's)",
+    )
     width: int = Field(default=1920, ge=1, le=16384, description="Pixels")
     height: int = Field(default=1080, ge=1, le=16384, description="Pixels")
     location: str = Field(default="", max_length=300)

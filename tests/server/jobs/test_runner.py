@@ -64,6 +64,39 @@ def test_a_tick_runs_once_whoever_asks(database: Database, settings: Settings) -
     assert len(calls) == 2
 
 
+def test_two_runners_on_one_tick_commit_it_once(database: Database, settings: Settings) -> None:
+    # Both believe they hold the lease (a paused runner woke up after its lease moved on).
+    import threading
+
+    inside, go = threading.Event(), threading.Event()
+    calls: list[datetime] = []
+
+    def slow(session, now, settings):  # type: ignore[no-untyped-def]
+        calls.append(now)
+        inside.set()
+        assert go.wait(30)
+        return "slow"
+
+    job = Job("slow", timedelta(hours=1), slow)
+    outcomes: dict[str, list[object]] = {}
+
+    def run(holder: str, at: datetime) -> None:
+        outcomes[holder] = list(run_due(database, settings, holder, at, [job]))
+
+    first = threading.Thread(target=run, args=("node-a", T0))
+    first.start()
+    assert inside.wait(30)
+    # node-b finds no committed record yet, so it claims the tick and waits for node-a's claim.
+    second = threading.Thread(target=run, args=("node-b", T0 + timedelta(minutes=1)))
+    second.start()
+    go.set()
+    first.join(30)
+    second.join(30)
+    assert [o.ran for o in outcomes["node-a"]] == [True]  # type: ignore[attr-defined]
+    assert [o.ran for o in outcomes["node-b"]] == [False]  # type: ignore[attr-defined]
+    assert len(calls) == 1
+
+
 def test_a_failing_job_is_recorded_and_the_others_still_run(
     database: Database, settings: Settings
 ) -> None:

@@ -162,10 +162,8 @@ def test_until_names_the_last_day_and_the_csv_opens_in_excel_with_the_same_total
     world,
     clock: SettableClock,  # type: ignore[no-untyped-def]
 ) -> None:
-    lobby, lobby_id = pair(client, world["operator"].headers, world.school.id, name="大堂")
-    screen = session.get(Screen, lobby_id)
-    assert screen is not None
-    screen.timezone = "Asia/Shanghai"
+    lobby, _ = pair(client, world["operator"].headers, world.school.id, name="大堂")
+    world.school.timezone = "Asia/Shanghai"
     session.commit()
     clock.set(datetime.fromisoformat("2026-01-08T00:00:00+00:00"))  # the plays are past
     # 2026-01-06 10:00 and 23:30 in Shanghai, and 2026-01-07 00:30 there.
@@ -176,7 +174,7 @@ def test_until_names_the_last_day_and_the_csv_opens_in_excel_with_the_same_total
     ]
     assert client.post(PLAYS, json={"events": events}, headers=device(lobby)).status_code == 200
     who = world["viewer"].headers
-    # No zone given: the organisation's screens' zone, Shanghai; the 6th is included whole.
+    # No zone given: the organisation's, Shanghai; the 6th is included whole.
     query = f"?since=2026-01-06&until=2026-01-06&organisation_id={world.school.id}"
     r = client.get(REPORT + query, headers=who)
     assert r.status_code == 200, r.json

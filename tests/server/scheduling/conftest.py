@@ -2,7 +2,8 @@
 
 It converts wall-clock times by trying every offset the zone uses nearby and scanning
 minute by minute across a gap, and it decides the winner at one instant by comparing
-rules pairwise. Tests get it through the `oracle_at` and `oracle_spans` fixtures.
+rules pairwise, by its own ordering tables (copied from docs/scheduling.md, not imported
+from the engine's enums). Tests get it through the `oracle_at` and `oracle_spans` fixtures.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.scheduling import Rule, ScreenFacts, Specificity
+from server.scheduling import Rule, ScreenFacts
 
 Answer = tuple[object, ...]  # (playlist, rule, anchor, beaten, conflict)
+# The documented order (docs/scheduling.md, "Resolution"), owned here: higher wins.
+LAYER_RANK = {"normal": 0, "takeover": 1}
+SPECIFICITY_RANK = {"everyone": 0, "organisation": 1, "tag": 2, "group": 3, "screen": 4}
 Span = tuple[datetime, datetime]
 
 
@@ -100,25 +104,30 @@ def oracle_anchor(rule: Rule, screen: ScreenFacts, t: datetime) -> datetime | No
     return min(found) if found else None
 
 
-def oracle_specificity(rule: Rule, screen: ScreenFacts) -> Specificity | None:
+def oracle_specificity(rule: Rule, screen: ScreenFacts) -> int | None:
+    """The rank (SPECIFICITY_RANK) of the most specific way the rule names the screen."""
     if rule.owner_org not in screen.org_path:
         return None
     t = rule.targets
     hits = [
-        (t.everyone, Specificity.ALL),
-        (bool(t.organisations & set(screen.org_path)), Specificity.ORGANISATION),
-        (bool(t.tags & screen.tags), Specificity.TAG),
-        (bool(t.groups & screen.groups), Specificity.GROUP),
-        (screen.id in t.screens, Specificity.SCREEN),
+        (t.everyone, "everyone"),
+        (bool(t.organisations & set(screen.org_path)), "organisation"),
+        (bool(t.tags & screen.tags), "tag"),
+        (bool(t.groups & screen.groups), "group"),
+        (screen.id in t.screens, "screen"),
     ]
-    found = [spec for hit, spec in hits if hit]
+    found = [SPECIFICITY_RANK[kind] for hit, kind in hits if hit]
     return max(found) if found else None
 
 
-def beats(a: tuple[Rule, Specificity], b: tuple[Rule, Specificity]) -> bool:
+def layer_rank(rule: Rule) -> int:
+    return LAYER_RANK[rule.layer.name.lower()]
+
+
+def beats(a: tuple[Rule, int], b: tuple[Rule, int]) -> bool:
     """Whether `a` wins over `b` under the documented order."""
     (ra, sa), (rb, sb) = a, b
-    for x, y in [(ra.layer, rb.layer), (ra.priority, rb.priority), (sa, sb)]:
+    for x, y in [(layer_rank(ra), layer_rank(rb)), (ra.priority, rb.priority), (sa, sb)]:
         if x != y:
             return x > y
     if ra.published_at != rb.published_at:
@@ -137,7 +146,7 @@ def oracle_day_start(screen: ScreenFacts, t: datetime) -> datetime:
     return max(s for s in starts if s <= t)
 
 
-Contender = tuple[Rule, Specificity, datetime]
+Contender = tuple[Rule, int, datetime]
 
 
 def answer_at(rules: list[Rule], screen: ScreenFacts, t: datetime) -> Answer:
@@ -156,9 +165,41 @@ def answer_at(rules: list[Rule], screen: ScreenFacts, t: datetime) -> Answer:
 
     ordered = sorted(active, key=functools.cmp_to_key(compare))
     (w, ws, wa), rest = ordered[0], ordered[1:]
-    conflict = bool(rest) and (rest[0][0].layer, rest[0][0].priority, rest[0][1]) == (
-        w.layer,
+    conflict = bool(rest) and (layer_rank(rest[0][0]), rest[0][0].priority, rest[0][1]) == (
+        layer_rank(w),
         w.priority,
         ws,
     )
     return (w.playlist, w.id, wa, tuple(r.id for r, _, _ in rest), conflict)
+
+
+def _boundaries(
+    rules: list[Rule], screen: ScreenFacts, start: datetime, end: datetime
+) -> set[datetime]:
+    """Every instant in [start, end) where, by the oracle's own reading, some rule may begin
+    or end: its spans' edges, its interval, its live bounds, and the screen's midnights."""
+    edges: set[datetime] = set()
+    first_day = (start - timedelta(days=2)).date()
+    last_day = (end + timedelta(days=2)).date()
+    for rule in rules:
+        edges.update(x for x in (rule.live_from, rule.live_until) if x is not None)
+        if rule.interval is not None:
+            edges.update(rule.interval)
+            continue
+        zone_name = rule.timezone or screen.timezone
+        day = max(first_day, rule.first_date - timedelta(days=1))
+        while day <= min(last_day, rule.last_date + timedelta(days=1)):
+            for s, e in spans(rule, zone_name, day):
+                edges.update((s, e))
+            day += timedelta(days=1)
+    day = first_day
+    while day <= last_day:
+        edges.add(oracle_instant(day, time(0), screen.timezone, False))
+        day += timedelta(days=1)
+    return {t for t in edges if start <= t < end}
+
+
+@pytest.fixture(scope="session")
+def oracle_boundaries() -> Callable[[list[Rule], ScreenFacts, datetime, datetime], set[datetime]]:
+    """Instants in [start, end) where a rule may begin or end, by the oracle's reading."""
+    return _boundaries

@@ -1,10 +1,16 @@
 """Invariants of the engine over random rules, screens and zones, checked against an oracle.
 
-The oracle (conftest.py) shares no code with the engine.
+The oracle (conftest.py) shares no code with the engine, not even its ordering enums.
+
+CI runs a fixed seed (derandomised). `SIGNAGE_PROPERTY_LONG=1` runs random seeds and ten
+times the examples, e.g. before a release:
+
+    SIGNAGE_PROPERTY_LONG=1 .venv/bin/python -m pytest tests/server/scheduling -q
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from random import Random
@@ -41,7 +47,15 @@ OracleAt = Callable[[list[Rule], ScreenFacts, datetime], tuple[object, ...]]
 OracleSpans = Callable[[Rule, str, date], list[tuple[datetime, datetime]]]
 PARTS = 1_000_000  # sample instants at k/PARTS of an interval, exactly
 ORG_PATHS = [(1,), (1, 2), (1, 3), (1, 2, 4)]
-PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+LONG = os.environ.get("SIGNAGE_PROPERTY_LONG", "") not in ("", "0")
+PROPERTY = settings(
+    max_examples=1200 if LONG else 120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=not LONG,
+)
+GRID = settings(PROPERTY, max_examples=300 if LONG else 30)
+Boundaries = Callable[[list[Rule], ScreenFacts, datetime, datetime], set[datetime]]
 
 
 # --- strategies -------------------------------------------------------------------------
@@ -159,6 +173,23 @@ def test_every_answer_is_what_the_oracle_computes(
         assert answer(containing(segments, t)) == oracle_at(rules, screen, t), t
 
 
+@GRID
+@given(rules_and_screen())
+def test_an_independent_grid_agrees_with_the_oracle(
+    oracle_at: OracleAt, oracle_boundaries: Boundaries, case: tuple
+) -> None:
+    """Every minute across the interval and every rule boundary (by the oracle's own reading)
+    one second either side: none of these points is one the engine chose."""
+    rules, screen, start, end = case
+    segments = timeline(rules, screen, start, end)
+    grid = {start + timedelta(minutes=m) for m in range(int((end - start).total_seconds() // 60))}
+    second = timedelta(seconds=1)
+    for edge in oracle_boundaries(rules, screen, start, end):
+        grid.update(t for t in (edge - second, edge, edge + second) if start <= t < end)
+    for t in sorted(grid):
+        assert answer(containing(segments, t)) == oracle_at(rules, screen, t), t
+
+
 @PROPERTY
 @given(rules_and_screen(), st.integers(0, PARTS - 1))
 def test_resolve_equals_the_timeline_segment(case: tuple, fraction: int) -> None:
@@ -246,7 +277,7 @@ def dst_rules(draw: st.DrawFn) -> Rule:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(PROPERTY, max_examples=3000 if LONG else 300)
 @given(dst_rules())
 def test_occurrences_follow_the_documented_dst_rules(oracle_spans: OracleSpans, rule: Rule) -> None:
     assert rule.timezone is not None
@@ -288,7 +319,7 @@ def contenders(draw: st.DrawFn) -> list[Rule]:
     ]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(PROPERTY, max_examples=3000 if LONG else 300)
 @given(contenders())
 def test_the_winner_is_maximal_under_the_documented_order(
     oracle_at: OracleAt, rules: list[Rule]
