@@ -194,7 +194,9 @@ class ServerProcess:
 
         database = Database(make_engine(self.settings()))
         try:
-            with database.sessions() as session:
+            # Ready to write, as every writer on SQLite is (server/db.py): a deferred
+            # transaction that read before the server committed a heartbeat could not write.
+            with database.writers() as session:
                 yield session
                 session.commit()
         finally:
