@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import BinaryIO, Literal, cast
 
 from flask import Blueprint, Response, current_app, g, json, request
@@ -39,7 +40,9 @@ def _admit() -> None:
     g.player_t0 = time.perf_counter()
     rt = runtime.player_runtime()
     started = request.headers.get("X-Request-Start")
-    g.player_slot = rt.gate.enter(started, rt.clock.now() if started else None)
+    # X-Request-Start is stamped by the proxy's real clock: the time queued is measured
+    # against the real clock too, never the app's (a test or demo may set that elsewhere).
+    g.player_slot = rt.gate.enter(started, datetime.now(UTC) if started else None)
     g.player_runtime = rt
 
 
