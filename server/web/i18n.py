@@ -17,7 +17,7 @@ from flask import Flask, current_app, g, request, session
 from flask_babel import Babel, format_datetime, format_decimal, format_timedelta, get_timezone
 
 from server.accounts.models import User
-from server.db import get_session
+from server.auth.policy import session_user
 from server.scheduling.localtime import check_zone
 
 TRANSLATIONS: Final = Path(__file__).parent / "translations"
@@ -36,9 +36,7 @@ def locales() -> tuple[str, ...]:
 def signed_in_user() -> User | None:
     """The session's user (loaded once per request), for preferences and the frame."""
     if "console_user" not in g:
-        user_id = session.get("user_id")
-        user = get_session().get(User, user_id) if isinstance(user_id, int) else None
-        g.console_user = user if user is not None and user.active else None
+        g.console_user = session_user()
     found: User | None = g.console_user
     return found
 

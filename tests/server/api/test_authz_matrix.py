@@ -624,10 +624,34 @@ OTHER_ROUTES: dict[tuple[str, str], dict[str, int | str]] = {
     # From a direct local caller (the test client) without the token: allowed.
     ("GET", "/metrics"): {c: 200 for c in CALLERS},
     ("GET", "/api/v1/openapi.json"): {c: 200 for c in CALLERS},
-    ("GET", "/"): {c: 200 for c in CALLERS},
     ("GET", "/healthz"): {c: 200 for c in CALLERS},
-    ("GET", "/static/<path:filename>"): {c: 404 for c in CALLERS},  # no such file
-}
+    ("GET", "/static/<path:name>"): {c: 404 for c in CALLERS},  # no such file
+    # The console. Its pages take the session (or an API token, as the API does); a device
+    # token is no operator. A GET without one is sent to sign in; a write gets 401. The
+    # empty forms posted here are refused by the services (422, 409) or change nothing.
+    ("GET", "/"): {c: 302 for c in CALLERS},  # to sign in: only a session is signed in
+    ("GET", "/login"): {c: 200 for c in CALLERS},
+    ("POST", "/login"): {c: 401 for c in CALLERS},  # no email, no password
+    **{
+        ("GET", page): {**{c: 302 for c in CALLERS}, "operator": ok}
+        for page, ok in (
+            ("/fleet", 200), ("/screens", 302), ("/screens/<int:screen_id>", 200),
+            ("/screens/<int:screen_id>/live", 200), ("/screens/pair", 200),
+            ("/enrolment-tokens", 200), ("/groups", 200), ("/media", 200),
+            ("/media/slogan", 200), ("/media/slogan/preview.png", 422), ("/people", 200),
+            ("/me", 200),
+        )
+    },
+    **{
+        ("POST", page): {**{c: 401 for c in CALLERS}, "operator": ok}
+        for page, ok in (
+            ("/logout", 302), ("/scope", 302), ("/screens/<int:screen_id>", 422),
+            ("/screens/pair", 422), ("/enrolment-tokens", 422), ("/groups", 200),
+            ("/media", 409), ("/media/slogan", 422), ("/media/slogan/preview", 200),
+            ("/people", 200), ("/me", 200),
+        )
+    },
+}  # fmt: skip
 
 
 def _other_rules(app: Flask) -> set[tuple[str, str]]:
@@ -696,8 +720,10 @@ def test_player_public_and_media_routes(
                 kwargs["json"] = {"ok": True}
             elif "<string:name>" in rule:
                 url = f"/media/{sha}"
-            elif "<path:filename>" in rule:
+            elif "<path:name>" in rule:
                 url = "/static/no-such-file.css"
+            elif "<int:screen_id>" in rule:
+                url = rule.replace("<int:screen_id>", str(ours.id))
             r = client.open(url, method=method, **kwargs)
             r.get_data()
             r.close()
