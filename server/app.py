@@ -165,17 +165,13 @@ SECURITY_HEADERS = {
 
 
 def _security_headers(app: Flask) -> None:
-    """Every response: no MIME sniffing, no referrer, never inside another site's frame."""
+    """Every response: no MIME sniffing, no referrer, never inside another site's frame (the
+    Content-Security-Policy, frame-ancestors included, is server.web.csp's)."""
 
     @app.after_request
     def protect(response: Response) -> Response:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
-        policy = response.headers.get("Content-Security-Policy")
-        if policy is None:
-            response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
-        elif "frame-ancestors" not in policy:
-            response.headers["Content-Security-Policy"] = f"{policy}; frame-ancestors 'none'"
         return response
 
 

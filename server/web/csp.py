@@ -34,6 +34,4 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def stamp(response: Response) -> Response:
         response.headers.setdefault(CSP_HEADER, policy_for(response.mimetype or ""))
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
