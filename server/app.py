@@ -165,8 +165,8 @@ SECURITY_HEADERS = {
 
 
 def _security_headers(app: Flask) -> None:
-    """Every response: no MIME sniffing, no referrer, never inside another site's frame (the
-    Content-Security-Policy, frame-ancestors included, is server.web.csp's)."""
+    """Every response: no MIME sniffing, no referrer, never inside another site's frame
+    (the Content-Security-Policy, `frame-ancestors 'none'` included, is server.web.csp's)."""
 
     @app.after_request
     def protect(response: Response) -> Response:

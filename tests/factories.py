@@ -154,7 +154,14 @@ def upload(
     """An image asset made the way an operator's upload makes it (commits the session)."""
     limits = MediaLimits(64 * 1024 * 1024, DEFAULT_MAX_PIXELS, ())
     created = upload_image(
-        session, store, org, io.BytesIO(data), name=name, title="", now=now, limits=limits,
+        session,
+        store,
+        org,
+        io.BytesIO(data),
+        name=name,
+        title="",
+        now=now,
+        limits=limits,
         author=Author(None, "tests"),
     )
     session.commit()

@@ -83,15 +83,17 @@ def imports_of(module: str, path: Path) -> Iterator[Import]:
                 comment = line.split("#", 1)[1].strip() if "#" in line else ""
                 if isinstance(child, ast.Import):
                     for alias in child.names:
-                        yield Import(module, alias.name, (), child.lineno, local, typing_only,
-                                     comment)
+                        yield Import(
+                            module, alias.name, (), child.lineno, local, typing_only, comment
+                        )
                 elif child.level == 0 and child.module:
                     targets: dict[str, list[str]] = defaultdict(list)
                     for alias in child.names:
                         targets[resolve(child.module, alias.name)].append(alias.name)
                     for target, names in targets.items():
-                        yield Import(module, target, tuple(names), child.lineno, local,
-                                     typing_only, comment)
+                        yield Import(
+                            module, target, tuple(names), child.lineno, local, typing_only, comment
+                        )
             yield from walk(child, local or is_func, typing_only or guarded)
 
     yield from walk(tree, False, False)
@@ -128,7 +130,7 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
                 stack.pop()
                 path.pop()
             elif colour.get(child) == 1:
-                return path[path.index(child):] + [child]
+                return path[path.index(child) :] + [child]
             elif not colour.get(child):
                 colour[child] = 1
                 path.append(child)
@@ -173,7 +175,8 @@ def test_only_composition_roots_import_them() -> None:
     wrong = [
         f"{i.source}:{i.line} imports {i.target}"
         for i in PROJECT
-        if i.target in COMPOSITION_ROOTS and i.source not in COMPOSITION_ROOTS
+        if i.target in COMPOSITION_ROOTS
+        and i.source not in COMPOSITION_ROOTS
         and not i.source.startswith("server.migrations")
     ]
     assert wrong == []
@@ -212,8 +215,10 @@ def test_services_and_models_leave_flask_request_state_alone() -> None:
     wrong = [
         f"{i.source}:{i.line} imports {', '.join(i.names)} from flask"
         for i in ALL
-        if i.source.startswith("server.") and not is_edge(i.source)
-        and i.target == "flask" and REQUEST_STATE & set(i.names)
+        if i.source.startswith("server.")
+        and not is_edge(i.source)
+        and i.target == "flask"
+        and REQUEST_STATE & set(i.names)
     ]
     assert wrong == []
 
@@ -222,8 +227,11 @@ def test_models_import_only_models() -> None:
     wrong = [
         f"{i.source}:{i.line} imports {i.target}"
         for i in PROJECT
-        if is_models(i.source) and i.source != "server.db" and i.source != "server.models"
-        and not is_models(i.target) and not i.typing_only
+        if is_models(i.source)
+        and i.source != "server.db"
+        and i.source != "server.models"
+        and not is_models(i.target)
+        and not i.typing_only
     ]
     assert wrong == []
 
@@ -232,7 +240,9 @@ def test_no_function_local_import_of_the_project() -> None:
     wrong = [
         f"{i.source}:{i.line} imports {i.target} inside a function"
         for i in ALL
-        if i.local and i.source.startswith("server.") and i.target.startswith("server")
+        if i.local
+        and i.source.startswith("server.")
+        and i.target.startswith("server")
         and not i.source.startswith("server.migrations")
     ]
     assert wrong == []
@@ -242,8 +252,11 @@ def test_a_function_local_third_party_import_says_why() -> None:
     wrong = [
         f"{i.source}:{i.line} imports {i.target} inside a function without a reason"
         for i in ALL
-        if i.local and i.source.startswith("server.") and not i.target.startswith("server")
-        and not i.comment and not i.source.startswith("server.migrations")
+        if i.local
+        and i.source.startswith("server.")
+        and not i.target.startswith("server")
+        and not i.comment
+        and not i.source.startswith("server.migrations")
     ]
     assert wrong == []
 

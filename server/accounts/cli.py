@@ -108,9 +108,7 @@ def user_create(
     password = _read_password(password_stdin)
     with writing(ctx) as session:
         organisation = by_name(session, org_name)
-        created = add_user(
-            session, email, password, organisation, Role(role), now(ctx), name=name
-        )
+        created = add_user(session, email, password, organisation, Role(role), now(ctx), name=name)
         session.flush()
         click.echo(f"user {created.id} {created.email} ({role} in {organisation.name})")
 

@@ -204,7 +204,14 @@ def ingest_file(
         return Created(existing, False)
     with path.open("rb") as stream:
         return upload_image(
-            session, store, org, stream, name=path.name, title="", now=now, limits=limits,
+            session,
+            store,
+            org,
+            stream,
+            name=path.name,
+            title="",
+            now=now,
+            limits=limits,
             author=author,
         )
 

@@ -80,9 +80,7 @@ def deliver(
             extension_for(asset.media_type),
         )
     profile = profile_for(width, height, profiles)
-    row = ensure_render(
-        session, store, asset, profile, fit, now, max_pixels=max_pixels
-    )
+    row = ensure_render(session, store, asset, profile, fit, now, max_pixels=max_pixels)
     return DeliveredAsset(
         row.sha256, row.media_type, row.size, row.width, row.height, extension_for(row.media_type)
     )

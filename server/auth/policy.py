@@ -155,15 +155,6 @@ def _session_user(db: Session) -> User:
     return user
 
 
-def session_user() -> User | None:
-    """The user signed in to this browser session, or None (never an error): for pages
-    that show who is signed in, and their language and time zone."""
-    try:
-        return _session_user(get_session())
-    except Unauthorized:
-        return None
-
-
 def enforce(policy: Policy) -> None:
     """Authenticate per the policy and check the coarse role; raises 401/403."""
     if policy.audience is Audience.OPERATOR:

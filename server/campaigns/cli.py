@@ -93,7 +93,7 @@ def check_cmd(
         _say(remote.send("check", Path(file), file, org=org, start_on=_day(start_on)))
         return
     with reading(ctx, required=False) as session:
-        said = say_check(session, Path(file), file, org, _day(start_on))
+        said = say_check(session, Path(file), file, org, _day(start_on), now(ctx))
     _say(said)
 
 
@@ -118,9 +118,7 @@ def plan_cmd(
     """Show what applying FILE would add, change and remove, and the conflicts it brings."""
     remote = _remote(server, token)
     if remote is not None:
-        _say(
-            remote.send("plan", Path(file), file, org=org, start_on=_day(start_on), json=as_json)
-        )
+        _say(remote.send("plan", Path(file), file, org=org, start_on=_day(start_on), json=as_json))
         return
     with reading(ctx) as session:
         assert session is not None

@@ -52,6 +52,21 @@ def _rule(rule: RuleInfo) -> str:
     return f"{where}{entry}: {rule.description or 'play ' + rule.playlist} [{rule.id}]"
 
 
+def why_text(won: RuleInfo, why: str | None, beaten: RuleInfo | None) -> str:
+    """Why `won` won, in words: the step of the resolution order that decided."""
+    if why == "only rule" or beaten is None:
+        return f"the only rule for this screen (it names it by {won.specificity})"
+    if why == "takeover":
+        return "takeover: a takeover beats every rule on the normal layer"
+    if why == "priority":
+        return f"priority: {won.priority} beats {beaten.priority}"
+    if why == "specificity":
+        return f"specificity: a {won.specificity} target beats {beaten.specificity!r}"
+    if why == "most recent publish":
+        return "most recent publish: equal on layer, priority and target; published later"
+    return "rule id: a tie on everything else (a conflict); the lower rule id wins"
+
+
 def _segment_lines(seg: PreviewSegment, tz: ZoneInfo, items: bool) -> list[str]:
     if seg.playlist is None:
         head = "nothing scheduled: the idle card"
@@ -62,8 +77,10 @@ def _segment_lines(seg: PreviewSegment, tz: ZoneInfo, items: bool) -> list[str]:
     lines = [head]
     if seg.rule is not None:
         lines.append(f"  won by   {_rule(seg.rule)}")
+        first = seg.beaten[0] if seg.beaten else None
+        lines.append(f"  why      {why_text(seg.rule, seg.why, first)}")
     for beaten in seg.beaten:
-        lines.append(f"  beating  {_rule(beaten)}")
+        lines.append(f"  beating  {_rule(beaten)} (lost on {beaten.lost_on})")
     if seg.conflict:
         lines.append("  conflict: rules tie on layer, priority and target; see `campaign plan`")
     if items:

@@ -30,7 +30,16 @@ from server.campaigns.publications import (
 )
 from server.db import MAX_ID
 from server.errors import FieldError, NotFound, ValidationFailed
-from server.scheduling import InvalidSchedule, Rotation, Rule, Schedule, Segment
+from server.scheduling import (
+    InvalidSchedule,
+    Ranked,
+    Rotation,
+    Rule,
+    Schedule,
+    Segment,
+    Specificity,
+    why_first,
+)
 from server.screens.models import Screen
 
 MAX_SPAN = timedelta(days=31)
@@ -46,6 +55,9 @@ class RuleInfo:
     description: str
     priority: int
     layer: str
+    specificity: str  # how it names this screen: screen, group, tag, organisation, all
+    # On a beaten rule: the step of the resolution order at which the winner beat it.
+    lost_on: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,9 @@ class PreviewSegment:
     beaten: tuple[RuleInfo, ...]
     conflict: bool
     items: tuple[PreviewItem, ...]
+    # Why the winner won, by name: takeover, priority, specificity, most recent publish,
+    # rule id (a tie: a conflict), or "only rule" when nothing else matched; None without a rule.
+    why: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,7 +134,7 @@ class _Context:
     def facts(self, screen: Screen) -> Any:
         return screen_facts(self.session, screen, self.content)
 
-    def rule_info(self, rule_id: str) -> RuleInfo:
+    def rule_info(self, rule_id: str, spec: Specificity, lost_on: str | None = None) -> RuleInfo:
         rule: Rule = self.by_id[rule_id]
         parsed = parse_rule_id(rule_id)
         playlist = self.content.playlists.get(rule.playlist)
@@ -141,6 +156,8 @@ class _Context:
             description=description,
             priority=rule.priority,
             layer="takeover" if rule.layer else "normal",
+            specificity=spec.name.lower(),
+            lost_on=lost_on,
         )
 
     def items(self, playlist: PlaylistContent | None) -> tuple[PreviewItem, ...]:
@@ -166,8 +183,19 @@ class _Context:
             for n, i in enumerate(playlist.items)
         )
 
-    def segment(self, seg: Segment) -> PreviewSegment:
+    def segment(self, seg: Segment, ranked: Ranked) -> PreviewSegment:
         playlist = self.content.playlists.get(seg.playlist) if seg.playlist else None
+        specs = dict(zip(ranked.ids, ranked.specificities, strict=True))
+        rule = beaten = None
+        why: str | None = None
+        if seg.rule is not None:
+            won, won_spec = self.by_id[seg.rule], specs[seg.rule]
+            rule = self.rule_info(seg.rule, won_spec)
+            beaten = tuple(
+                self.rule_info(r, specs[r], why_first(won, won_spec, self.by_id[r], specs[r]))
+                for r in seg.beaten
+            )
+            why = beaten[0].lost_on if beaten else "only rule"
         return PreviewSegment(
             start=seg.start,
             end=seg.end,
@@ -176,10 +204,11 @@ class _Context:
             playlist_key=seg.playlist if playlist else None,
             campaign=playlist.campaign if playlist else None,
             default=seg.rule is None and playlist is not None,
-            rule=self.rule_info(seg.rule) if seg.rule else None,
-            beaten=tuple(self.rule_info(r) for r in seg.beaten),
+            rule=rule,
+            beaten=beaten or (),
             conflict=seg.conflict,
             items=self.items(playlist),
+            why=why,
         )
 
 
@@ -208,16 +237,18 @@ def screen_timeline(
             [FieldError("to", f"at most {MAX_SPAN.days} days after from")],
         )
     ctx = _Context(session, now)
+    facts = ctx.facts(screen)
     try:
-        segments = ctx.schedule.timeline(ctx.facts(screen), start, end)
+        segments = ctx.schedule.timeline(facts, start, end)
     except InvalidSchedule as exc:
         raise ValidationFailed(str(exc), [FieldError(exc.field, exc.reason)]) from None
+    ranked = ctx.schedule.ranked(facts)
     return Timeline(
         screen=_screen_info(screen),
         start=start,
         end=end,
         content_version=ctx.content.version,
-        segments=tuple(ctx.segment(s) for s in segments),
+        segments=tuple(ctx.segment(s, ranked) for s in segments),
     )
 
 
@@ -225,11 +256,12 @@ def screen_at(session: Session, screen: Screen, at: datetime, now: datetime) -> 
     """What `screen` plays at `at`: the segment, the item on screen, and when it changes."""
     at = _aware(at, "at")
     ctx = _Context(session, now)
+    facts = ctx.facts(screen)
     try:
-        resolution = ctx.schedule.resolve(ctx.facts(screen), at)
+        resolution = ctx.schedule.resolve(facts, at)
     except InvalidSchedule as exc:
         raise ValidationFailed(str(exc), [FieldError(exc.field, exc.reason)]) from None
-    segment = ctx.segment(resolution.segment)
+    segment = ctx.segment(resolution.segment, ctx.schedule.ranked(facts))
     item = until = None
     if segment.items:
         index, until = Rotation([i.duration_ms for i in segment.items]).item_at(segment.anchor, at)

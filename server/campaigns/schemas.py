@@ -158,6 +158,12 @@ class TimelineRule(BaseModel):
     description: str
     priority: int
     layer: str
+    specificity: str = Field(
+        description="How it names the screen: screen, group, tag, organisation or all"
+    )
+    lost_on: str | None = Field(
+        default=None, description="On a beaten rule: the step at which the winner beat it"
+    )
 
 
 class TimelineItem(BaseModel):
@@ -183,6 +189,11 @@ class TimelineSegment(BaseModel):
     beaten: list[TimelineRule] = Field(description="Rules that matched and lost, best first")
     conflict: bool = Field(description="The winner tied on layer, priority and target")
     items: list[TimelineItem]
+    why: str | None = Field(
+        default=None,
+        description="Why the rule won: takeover, priority, specificity, most recent publish,"
+        " rule id (a tie), or only rule",
+    )
 
 
 class TimelineOut(BaseModel):

@@ -56,8 +56,10 @@ def report() -> None:
 
 @report.command("plays")
 @click.option("--since", help="Start: a date (local midnight) or an instant; default 7 days ago.")
-@click.option("--until", help="End, exclusive; default now.")
-@click.option("--timezone", default="UTC", show_default=True, help="Zone of days and dates.")
+@click.option(
+    "--until", help="End: a date (the last day included) or an instant (exclusive); default now."
+)
+@click.option("--timezone", help="Zone of days and dates; default the organisation's, else UTC.")
 @click.option(
     "--group-by",
     default=",".join(GROUPS),
@@ -75,7 +77,7 @@ def plays_cmd(
     ctx: click.Context,
     since: str | None,
     until: str | None,
-    timezone: str,
+    timezone: str | None,
     group_by: str,
     org_name: str | None,
     screen_name: str | None,

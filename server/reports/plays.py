@@ -195,6 +195,28 @@ def check_group_by(value: str | Sequence[str]) -> tuple[str, ...]:
     return wanted
 
 
+def report_span(
+    since: datetime | date | None, until: datetime | date | None, timezone: str, now: datetime
+) -> tuple[datetime, datetime]:
+    """[since, until) as instants. A date `until` names the last day included (its next
+    midnight ends the span); a date `since`, its own midnight. Defaults: now, 7 days before.
+    """
+    tz = zone(timezone)
+    if until is None:
+        end = now
+    elif isinstance(until, datetime):
+        end = until
+    else:
+        end = day_start(until + timedelta(days=1), tz)
+    if since is None:
+        start = end - timedelta(days=7)
+    elif isinstance(since, datetime):
+        start = since
+    else:
+        start = day_start(since, tz)
+    return start, end
+
+
 def play_report(
     session: Session,
     *,
@@ -264,12 +286,16 @@ def play_report(
     return Report(since, until, timezone, groups, rows)
 
 
-def _instant(value: datetime | date | None, tz_name: str, default: datetime) -> datetime:
-    if value is None:
-        return default
-    if isinstance(value, datetime):
-        return value
-    return day_start(value, zone(tz_name))
+def default_zone(session: Session, actor: Actor, organisation: Organisation | None) -> str:
+    """The organisation's zone: the one reported on, else the one the actor works in
+    (when it sees a single subtree), else UTC."""
+    if organisation is not None:
+        return organisation.timezone or "UTC"
+    roots = actor.scope_paths
+    if len(roots) == 1:
+        own = session.scalar(select(Organisation.timezone).where(Organisation.path == roots[0]))
+        return own or "UTC"
+    return "UTC"
 
 
 def plays_report(
@@ -279,23 +305,25 @@ def plays_report(
     *,
     since: datetime | date | None = None,
     until: datetime | date | None = None,
-    timezone: str = "UTC",
+    timezone: str | None = None,
     group_by: str | Sequence[str] = GROUPS,
     organisation_id: int | None = None,
     screen_id: int | None = None,
     campaign: str | None = None,
 ) -> Report:
-    """The plays the actor may see, by default over the last 7 days; a date means its local
-    midnight in `timezone`."""
-    problem = check_zone(timezone)
-    if problem is not None:
-        raise ValidationFailed(f"unknown time zone {timezone!r}", [FieldError("timezone", problem)])
-    end = _instant(until, timezone, now)
-    start = _instant(since, timezone, end - timedelta(days=7))
+    """The plays the actor may see, by default over the last 7 days. A date `since` means
+    its local midnight, a date `until` the last day included; days are read in `timezone`,
+    by default the organisation's (`default_zone`)."""
     where = [in_scope(actor)]
+    org = None
     if organisation_id is not None:
         org = org_or_404(session, actor, organisation_id)
         where.append(Organisation.path.startswith(org.path))
+    timezone = timezone or default_zone(session, actor, org)
+    problem = check_zone(timezone)
+    if problem is not None:
+        raise ValidationFailed(f"unknown time zone {timezone!r}", [FieldError("timezone", problem)])
+    start, end = report_span(since, until, timezone, now)
     if screen_id is not None:
         where.append(PlayEvent.screen_id == screen_id)
     if campaign is not None:

@@ -39,9 +39,14 @@ class PlayReportQuery(Strict):
     )
     until: AwareDatetime | date | None = Field(
         default=None,
-        description="End, exclusive (a date means the midnight starting it); default now",
+        description="End: an instant (exclusive), or a date: the last day included; default now",
     )
-    timezone: str = Field(default="UTC", max_length=64, description="Zone of days and dates")
+    timezone: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Zone of days and dates; default the organisation's (the one reported on,"
+        " else the caller's), else UTC",
+    )
     group_by: str = Field(default=",".join(GROUPS), max_length=100, description=", ".join(GROUPS))
     organisation_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     screen_id: int | None = Field(default=None, ge=1, le=MAX_ID)
@@ -79,14 +84,16 @@ def _safe_cell(value: Any) -> Any:
 
 
 def _csv(report: Report) -> Response:
+    # A byte-order mark: Excel reads the file as UTF-8 only with one (Chinese names).
     out = io.StringIO()
+    out.write("\ufeff")
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for row in report.rows:
         values = [getattr(row, c) for c in CSV_COLUMNS]
         writer.writerow([_safe_cell(v.isoformat() if isinstance(v, date) else v) for v in values])
     return Response(
-        out.getvalue(),
+        out.getvalue().encode("utf-8"),
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="plays.csv"'},
     )

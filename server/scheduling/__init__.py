@@ -7,7 +7,7 @@ clock. See docs/scheduling.md for the resolution order, DST rules and anchors.
 from server.scheduling.conflicts import find_conflicts
 from server.scheduling.errors import InvalidSchedule
 from server.scheduling.localtime import check_zone, day_containing, day_start, zone
-from server.scheduling.matching import specificity
+from server.scheduling.matching import specificity, why_first
 from server.scheduling.occurrences import Occurrence, occurrences
 from server.scheduling.resolve import Ranked, Schedule, resolve, screen_key, timeline
 from server.scheduling.rotation import Rotation, item_at
@@ -21,6 +21,7 @@ from server.scheduling.rules import (
     Segment,
     Specificity,
     Targets,
+    WinReason,
 )
 from server.scheduling.validate import RuleProblem, check_rule
 
@@ -40,6 +41,7 @@ __all__ = [
     "Segment",
     "Specificity",
     "Targets",
+    "WinReason",
     "check_rule",
     "check_zone",
     "day_containing",
@@ -51,5 +53,6 @@ __all__ = [
     "screen_key",
     "specificity",
     "timeline",
+    "why_first",
     "zone",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 from datetime import UTC, datetime, timedelta
 
-from server.scheduling.rules import Rule, ScreenFacts, Specificity
+from server.scheduling.rules import Rule, ScreenFacts, Specificity, WinReason
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -45,6 +45,21 @@ def order_key(rule: Rule, spec: Specificity) -> OrderKey:
     else:
         unpublished, age = 0, (_EPOCH - rule.published_at) // _MICROSECOND
     return (-int(rule.layer), -rule.priority, -int(spec), unpublished, age, rule.id)
+
+
+def why_first(
+    winner: Rule, winner_spec: Specificity, other: Rule, other_spec: Specificity
+) -> WinReason:
+    """The step of the resolution order at which `winner` beats `other`, by name."""
+    if winner.layer != other.layer:
+        return WinReason.TAKEOVER
+    if winner.priority != other.priority:
+        return WinReason.PRIORITY
+    if winner_spec != other_spec:
+        return WinReason.SPECIFICITY
+    if winner.published_at != other.published_at:
+        return WinReason.RECENT_PUBLISH
+    return WinReason.RULE_ID
 
 
 def tie_group(rule: Rule, spec: Specificity) -> TieGroup:

@@ -29,6 +29,16 @@ class Specificity(enum.IntEnum):
     SCREEN = 4
 
 
+class WinReason(enum.StrEnum):
+    """The step of the resolution order that decided between two rules."""
+
+    TAKEOVER = "takeover"
+    PRIORITY = "priority"
+    SPECIFICITY = "specificity"
+    RECENT_PUBLISH = "most recent publish"
+    RULE_ID = "rule id"  # a tie on everything else: a conflict
+
+
 @dataclass(frozen=True)
 class Targets:
     """Which screens a rule reaches, always inside the owning organisation's subtree.

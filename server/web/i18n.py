@@ -16,8 +16,11 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, g, request, session
 from flask_babel import Babel, format_datetime, format_decimal, format_timedelta, get_timezone
 
+from server import clock
 from server.accounts.models import User
-from server.auth.policy import session_user
+from server.auth import sessions as login_sessions
+from server.auth.policy import SESSION_ID
+from server.db import get_session
 from server.scheduling.localtime import check_zone
 
 TRANSLATIONS: Final = Path(__file__).parent / "translations"
@@ -36,7 +39,10 @@ def locales() -> tuple[str, ...]:
 def signed_in_user() -> User | None:
     """The session's user (loaded once per request), for preferences and the frame."""
     if "console_user" not in g:
-        g.console_user = session_user()
+        db = get_session()
+        row = login_sessions.active_session(db, session.get(SESSION_ID), clock.now())
+        user = db.get(User, row.user_id) if row is not None else None
+        g.console_user = user if user is not None and user.active else None
     found: User | None = g.console_user
     return found
 

@@ -132,7 +132,14 @@ def test_a_bad_token_is_one_line_and_exit_1(start_server: StartServer, tmp_path:
     files = tmp_path / "files"
     good, _ = write_files(files)
     far = signage(
-        server, "campaign", "check", "good.yaml", "--server", server.base_url, "--token", "nope",
+        server,
+        "campaign",
+        "check",
+        "good.yaml",
+        "--server",
+        server.base_url,
+        "--token",
+        "nope",
         cwd=files,
     )
     assert far.returncode == 1

@@ -143,7 +143,12 @@ def _ingest_posters(
                 continue
             if find_asset(session, org.id, item.sha256) is None:
                 ingest_file(
-                    session, store, org, item.path, now=now, limits=limits,
+                    session,
+                    store,
+                    org,
+                    item.path,
+                    now=now,
+                    limits=limits,
                     author=Author.of(actor),
                 )
 

@@ -3,38 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.accounts.models import Organisation
 from server.campaigns.describe import (
     Names,
     describe_entry,
     describe_item,
     describe_targets,
-    entry_from_snapshot,
 )
 from server.campaigns.files.bind import Bound
+from server.campaigns.files.notes import Note, campaign_notes, date_notes
+from server.campaigns.files.scene import Scene, scene
+from server.campaigns.files.schema import CampaignSpec
 from server.campaigns.files.state import CampaignState, from_campaign
 from server.campaigns.models import Campaign
-from server.campaigns.publications import (
-    LiveSnapshot,
-    live_snapshots,
-    load_published,
-    parse_rule_id,
-    rules_as_of,
-    rules_from_snapshot,
-    screens_facts,
-)
-from server.campaigns.snapshot import FORMAT, normal_targets
 from server.playlists.models import Playlist
-from server.scheduling import Rule, Schedule, day_start, find_conflicts
-from server.scheduling.localtime import zone
-from server.screens.models import Screen
+from server.scheduling import Schedule, find_conflicts
 
 
 @dataclass(frozen=True)
@@ -67,6 +55,7 @@ class Plan:
     status: str | None
     changes: list[Change] = field(default_factory=list)
     conflicts: list[ConflictNote] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
 
 def existing_campaign(session: Session, org_id: int, name: str) -> Campaign | None:
@@ -142,99 +131,14 @@ def diff(current: CampaignState | None, desired: CampaignState, names: Names) ->
     return out
 
 
-def state_snapshot(state: CampaignState, campaign_id: int) -> dict[str, Any]:
-    """`state` in the publication snapshot format, playlists keyed by name."""
-    return {
-        "format": FORMAT,
-        "campaign": {
-            "id": campaign_id,
-            "name": state.name,
-            "organisation_id": state.organisation_id,
-            "timezone": state.timezone,
-            "start_date": state.start_date.isoformat(),
-            "end_date": state.end_date.isoformat(),
-        },
-        "playlists": {
-            name: {
-                "name": name,
-                "items": [
-                    {
-                        "asset_id": item.asset_id or 0,
-                        "sha256": item.sha256,
-                        "kind": item.kind,
-                        "duration_ms": item.duration_ms,
-                        "fit": item.fit,
-                        "transition": item.transition,
-                    }
-                    for item in items
-                ],
-            }
-            for name, items in state.playlists.items()
-        },
-        "entries": [
-            {
-                "playlist_id": e.playlist,
-                "targets": normal_targets(e.targets or state.targets),
-                "first_date": e.first_date.isoformat() if e.first_date else None,
-                "last_date": e.last_date.isoformat() if e.last_date else None,
-                "weekdays": list(e.weekdays) if e.weekdays is not None else None,
-                "windows": [list(w) for w in e.windows],
-                "interval_start": e.interval_start.isoformat() if e.interval_start else None,
-                "interval_end": e.interval_end.isoformat() if e.interval_end else None,
-                "screen_local": e.screen_local,
-                "priority": e.priority,
-                "layer": e.layer,
-            }
-            for e in state.entries
-        ],
-    }
-
-
-def conflicts(
-    session: Session, org: Organisation, state: CampaignState, campaign_id: int, now: datetime
-) -> list[ConflictNote]:
+def conflicts(scene: Scene, state: CampaignState) -> list[ConflictNote]:
     """Ties between the campaign's rules (as if published now) and what is published."""
-    draft = LiveSnapshot(0, campaign_id, now, None, None, state_snapshot(state, campaign_id))
-    mine, _ = rules_from_snapshot(draft)
-    label: dict[str, str] = {}
-    short: dict[str, str] = {}
-    for i, entry in enumerate(draft.snapshot["entries"]):
-        desc = describe_entry(
-            entry_from_snapshot(entry, draft.snapshot["playlists"]), state.timezone, None
-        )
-        short[f"c{campaign_id}.p0.e{i}"] = f"this campaign schedule[{i}]"
-        label[f"c{campaign_id}.p0.e{i}"] = f"this campaign schedule[{i}] ({desc})"
-    content = load_published(session, now)
-    others: list[Rule] = []
-    for rule in rules_as_of(content.rules, now):
-        parsed = parse_rule_id(rule.id)
-        if parsed is None or parsed[0] != campaign_id:
-            others.append(rule)
-    for live in live_snapshots(session, now):
-        snap = live.snapshot
-        for i, entry in enumerate(snap["entries"]):
-            desc = describe_entry(
-                entry_from_snapshot(entry, snap["playlists"]), snap["campaign"]["timezone"], None
-            )
-            key = f"c{live.campaign_id}.p{live.publication_id}.e{i}"
-            short[key] = f"campaign {snap['campaign']['name']!r} schedule[{i}]"
-            label[key] = f"{short[key]} ({desc})"
-    screens = list(
-        session.scalars(
-            select(Screen)
-            .join(Screen.organisation)
-            .where(Organisation.path.startswith(org.path))
-            .order_by(Screen.id)
-        )
-    )
-    if not screens or not mine:
+    if not scene.screens or not scene.mine:
         return []
-    tz = zone(state.timezone)
-    start = day_start(state.start_date, tz) - timedelta(days=1)
-    end = day_start(state.end_date + timedelta(days=1), tz) + timedelta(days=1)
-    facts = screens_facts(session, screens, content)
-    names = {s.id: s.name for s in screens}
-    found = find_conflicts(Schedule([*mine, *others]), facts, start, end)
+    names = {s.id: s.name for s in scene.screens}
+    found = find_conflicts(
+        Schedule([*scene.mine, *scene.others]), scene.facts, scene.start, scene.end
+    )
     grouped: dict[tuple[datetime, datetime, tuple[str, ...]], tuple[list[str], str]] = {}
     for c in found:
         stretch = (c.start, c.end, c.rules)
@@ -245,8 +149,8 @@ def conflicts(
             start=s.astimezone(local),
             end=e.astimezone(local),
             screens=tuple(screen_names),
-            rules=tuple(label.get(r, r) for r in rules),
-            detail=_named(detail, rules, short),
+            rules=tuple(scene.label.get(r, r) for r in rules),
+            detail=_named(detail, rules, scene.short),
         )
         for (s, e, rules), (screen_names, detail) in sorted(grouped.items())
     ]
@@ -260,7 +164,9 @@ def _named(detail: str, rules: tuple[str, ...], short: dict[str, str]) -> str:
     return detail
 
 
-def make_plan(session: Session, bound: Bound, now: datetime) -> Plan:
+def make_plan(
+    session: Session, bound: Bound, now: datetime, spec: CampaignSpec | None = None
+) -> Plan:
     """Changes and conflicts of applying `bound`; reads only."""
     state = bound.state
     names = Names(session)
@@ -274,10 +180,23 @@ def make_plan(session: Session, bound: Bound, now: datetime) -> Plan:
         status=campaign.status.value if campaign else None,
         changes=diff(current, state, names),
     )
-    plan.conflicts = conflicts(
-        session, bound.organisation, state, campaign.id if campaign else 0, now
-    )
+    seen = scene(session, bound.organisation, state, campaign.id if campaign else 0, now)
+    plan.conflicts = conflicts(seen, state)
+    plan.notes = campaign_notes(seen, state, bound.organisation, spec, now)
     return plan
+
+
+def file_notes(
+    session: Session | None, checked_spec: CampaignSpec, bound: Bound | None, now: datetime
+) -> list[Note]:
+    """The notes `campaign check` prints: only the dates' without a database."""
+    if session is None or bound is None:
+        spec = checked_spec
+        return date_notes(spec.start, spec.end, spec.timezone, now, spec)
+    state = bound.state
+    campaign = existing_campaign(session, bound.organisation.id, state.name)
+    seen = scene(session, bound.organisation, state, campaign.id if campaign else 0, now)
+    return campaign_notes(seen, state, bound.organisation, checked_spec, now)
 
 
 def render_plan(plan: Plan) -> list[str]:

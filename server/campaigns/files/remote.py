@@ -42,9 +42,7 @@ class Remote:
     def __init__(self, server: str, token: str) -> None:
         self.base = server.rstrip("/")
         self.session = requests.Session()
-        self.session.headers.update(
-            {"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT}
-        )
+        self.session.headers.update({"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT})
 
     def send(
         self,
@@ -96,6 +94,7 @@ def _said(answer: requests.Response) -> Said:
             err=list(body.get("err", [])),
             exit=int(body.get("exit", 0)),
             problems=list(body.get("problems", [])),
+            notes=list(body.get("notes", [])),
         )
     detail = body.get("detail") if isinstance(body, dict) else None
     refused = RemoteRefused(f"the server answered {answer.status_code}: {detail or answer.reason}")

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from server.auth.actors import Actor
 from server.campaigns.files.check import Checked, check_campaign
-from server.campaigns.files.plan import Plan, make_plan, render_plan
+from server.campaigns.files.notes import Note
+from server.campaigns.files.plan import Plan, file_notes, make_plan, render_plan
 from server.campaigns.files.service import apply_checked
 from server.config import Settings
 from server.media.store import MediaStore
@@ -31,9 +32,21 @@ class Said:
     err: list[str] = field(default_factory=list)
     exit: int = EXIT_OK
     problems: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"out": self.out, "err": self.err, "exit": self.exit, "problems": self.problems}
+        return {
+            "out": self.out,
+            "err": self.err,
+            "exit": self.exit,
+            "problems": self.problems,
+            "notes": self.notes,
+        }
+
+    def note(self, notes: list[Note], shown: str) -> None:
+        """Tell `notes` on standard error; they never change the exit status."""
+        self.err.extend(n.render(shown) for n in notes)
+        self.notes.extend(n.as_json() for n in notes)
 
 
 def _problems(checked: Checked, shown: str) -> Said | None:
@@ -44,9 +57,7 @@ def _problems(checked: Checked, shown: str) -> Said | None:
         out=checked.render(shown),
         err=[f"{n} problem{'s' if n != 1 else ''}"],
         exit=EXIT_PROBLEMS,
-        problems=[
-            {"line": p.line, "field": p.field, "reason": p.reason} for p in checked.problems
-        ],
+        problems=[{"line": p.line, "field": p.field, "reason": p.reason} for p in checked.problems],
     )
 
 
@@ -56,6 +67,7 @@ def say_check(
     shown: str,
     org: str | None,
     start_on: date | None,
+    now: datetime,
     actor: Actor | None = None,
 ) -> Said:
     """`campaign check`; with an actor (a remote caller), only its organisations exist."""
@@ -75,6 +87,7 @@ def say_check(
         said.err.append(
             "note: no database yet, so organisation, group and screen names were not checked"
         )
+    said.note(file_notes(session, spec, checked.bound, now), shown)
     return said
 
 
@@ -85,6 +98,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "new": plan.new,
         "status": plan.status,
         "changes": [{"op": c.op, "what": c.what, "detail": c.detail} for c in plan.changes],
+        "notes": [n.as_json() for n in plan.notes],
         "conflicts": [
             {
                 "start": c.start.isoformat(),
@@ -114,10 +128,13 @@ def say_plan(
     if refused is not None:
         return refused
     assert checked.bound is not None
-    plan = make_plan(session, checked.bound, now)
+    plan = make_plan(session, checked.bound, now, checked.spec)
     if as_json:
-        return Said(out=[json.dumps(plan_json(plan), ensure_ascii=False, indent=2)])
-    return Said(out=render_plan(plan))
+        said = Said(out=[json.dumps(plan_json(plan), ensure_ascii=False, indent=2)])
+    else:
+        said = Said(out=render_plan(plan))
+    said.note(plan.notes, shown)
+    return said
 
 
 def say_apply(

@@ -33,6 +33,10 @@ class SaidOut(BaseModel):
     problems: list[dict[str, object]] = Field(
         description="The file's problems: line, field and reason"
     )
+    notes: list[dict[str, object]] = Field(
+        default_factory=list,
+        description="Notes, not problems (kind, line, field, message): never change the exit",
+    )
 
 
 class _Form:
@@ -46,9 +50,7 @@ class _Form:
             files, form = request.files, request.form
         except RequestEntityTooLarge:
             raise PayloadTooLarge("the campaign file and its posters are too large") from None
-        unknown = sorted(
-            {k or "" for k in (*form, *files)} - {*TEXT_FIELDS, "file", "poster"}
-        )
+        unknown = sorted({k or "" for k in (*form, *files)} - {*TEXT_FIELDS, "file", "poster"})
         errors = [FieldError(k or "(unnamed part)", "unknown field") for k in unknown]
         yaml = files.getlist("file")
         if len(yaml) != 1:
@@ -93,7 +95,9 @@ def _answer(said: Said) -> dict[str, object]:
 def check() -> dict[str, object]:
     form = _Form()
     with unpacked(form.yaml.filename or "", cast(BinaryIO, form.yaml.stream), form.posters) as p:
-        said = say_check(get_session(), p, form.shown, form.org, form.start_on, current_actor())
+        said = say_check(
+            get_session(), p, form.shown, form.org, form.start_on, clock.now(), current_actor()
+        )
     return _answer(said)
 
 
@@ -110,7 +114,13 @@ def plan() -> dict[str, object]:
     form = _Form()
     with unpacked(form.yaml.filename or "", cast(BinaryIO, form.yaml.stream), form.posters) as p:
         said = say_plan(
-            get_session(), p, form.shown, form.org, form.start_on, clock.now(), as_json=form.json,
+            get_session(),
+            p,
+            form.shown,
+            form.org,
+            form.start_on,
+            clock.now(),
+            as_json=form.json,
             actor=current_actor(),
         )
     return _answer(said)

@@ -98,8 +98,13 @@ def test_apply_racing_uploads_on_sqlite_both_succeed(instance: Instance, tmp_pat
     posters = [encoded(noise(900 + i, 700), "PNG") for i in range(4)]
     folder = tmp_path / "files"
     (folder / "posters").mkdir(parents=True)
-    lines = ["campaign: Race week", "timezone: Asia/Shanghai", "dates: 2026-01-05 .. 2026-01-11",
-             "playlists:", "  week:"]
+    lines = [
+        "campaign: Race week",
+        "timezone: Asia/Shanghai",
+        "dates: 2026-01-05 .. 2026-01-11",
+        "playlists:",
+        "  week:",
+    ]
     for i, data in enumerate(posters):
         (folder / "posters" / f"{i}.png").write_bytes(data)
         lines += [f"    - poster: posters/{i}.png", "      duration: 10s"]
@@ -121,8 +126,14 @@ def test_apply_racing_uploads_on_sqlite_both_succeed(instance: Instance, tmp_pat
                 org = session.scalar(select(Organisation).where(Organisation.name == "City"))
                 assert org is not None
                 created = upload_image(
-                    session, store, org, io.BytesIO(encoded(noise(300 + i, 200), "PNG")),
-                    name=f"u{i}.png", title="", now=datetime.now(UTC), limits=limits,
+                    session,
+                    store,
+                    org,
+                    io.BytesIO(encoded(noise(300 + i, 200), "PNG")),
+                    name=f"u{i}.png",
+                    title="",
+                    now=datetime.now(UTC),
+                    limits=limits,
                     author=Author(None, "race"),
                 )
                 session.commit()

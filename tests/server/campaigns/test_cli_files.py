@@ -208,3 +208,78 @@ def test_plan_lists_changes_and_reports_a_conflict(instance: Instance, tmp_path:
         "~ playlist opening-day item 1: image week-opening.png (15s)"
         " → image ../media/posters/week-opening.png (20s)"
     ) in plan.stdout
+
+
+def test_preview_says_why_the_rule_won_by_name(instance: Instance) -> None:
+    published = instance.run("campaign", "apply", str(DEMO_FILE), "--org", "Province", "--publish")
+    assert published.exit_code == 0, published.output
+    morning = instance.run("preview", "--screen", "Gate", "--at", "2022-09-06T08:00+08:00")
+    assert morning.exit_code == 0, morning.output
+    assert "  why      priority: 20 beats 10" in morning.stdout
+    assert "schedule[2]" in morning.stdout and "(lost on priority)" in morning.stdout
+    as_json = instance.run(
+        "preview", "--screen", "Gate", "--at", "2022-09-06T08:00+08:00", "--json"
+    )
+    segment = json.loads(as_json.stdout)["segment"]
+    assert segment["why"] == "priority" and segment["rule"]["specificity"] == "group"
+    assert [b["lost_on"] for b in segment["beaten"]] == ["priority", "priority"]
+
+
+CITY_BANKS = """\
+campaign: Bank week
+timezone: Asia/Shanghai
+dates: {dates}
+targets: {{groups: [bank-branches]}}
+playlists:
+  counter: [{{slogan: 银行提示, duration: 5s}}]
+schedule:
+  - play: counter
+    days: [mon, tue, wed, thu, fri]
+    priority: 30
+"""
+
+
+def test_check_and_plan_note_what_saves_a_week_without_failing(
+    instance: Instance, tmp_path: Path
+) -> None:
+    # The demo file's dates (2022) are all in the past by the instance's clock.
+    checked = instance.run("campaign", "check", str(DEMO_FILE), "--org", "Province")
+    assert checked.exit_code == 0, checked.output
+    assert (
+        f"note: {DEMO_FILE}:10: dates: every date (2022-09-05 .. 2022-09-11) is in the past:"
+        " is the year right?" in checked.stderr
+    )
+    ahead = instance.run(
+        "campaign", "check", str(DEMO_FILE), "--org", "Province", "--start-on", "2099-01-05"
+    )
+    assert ahead.exit_code == 0 and "starts more than a year from now" in ahead.stderr
+    # The province's week is published; a city campaign for its bank branches, weekdays
+    # only, outranks the theme days there and leaves the weekend empty.
+    published = instance.run("campaign", "apply", str(DEMO_FILE), "--org", "Province", "--publish")
+    assert published.exit_code == 0, published.output
+    banks = write(tmp_path, "banks.yaml", CITY_BANKS.format(dates="2022-09-05 .. 2022-09-11"))
+    plan = instance.run("campaign", "plan", str(banks), "--org", "City")
+    assert plan.exit_code == 0, plan.output
+    notes = [line for line in plan.stderr.splitlines() if line.startswith("note:")]
+    assert f"note: {banks}:3: dates: every date" in notes[0]
+    theme = [n for n in notes if "theme day" in n]
+    # Monday to Friday, and the province's one-day bank-counter entry on Friday.
+    assert len(theme) == 6 and all(n.startswith(f"note: {banks}:8: schedule[0]") for n in theme)
+    assert (
+        "takes over campaign 'Cybersecurity Publicity Week 2022 (Fujian)' schedule[3]"
+        " (play telecom-day on 2022-09-07 priority 10)" in theme[2]
+    )
+    assert theme[2].endswith(
+        "a parent organisation's theme day, on 1 screen (Bank hall) on 2022-09-07"
+    )
+    assert notes[-1] == (
+        f"note: {banks}:8: schedule: on 2022-09-10, 2022-09-11 nothing of this campaign plays"
+        " on 1 of the 1 screen it targets (Bank hall)"
+    )
+    as_json = instance.run("campaign", "plan", str(banks), "--org", "City", "--json")
+    kinds = [n["kind"] for n in json.loads(as_json.stdout)["notes"]]
+    assert kinds == ["dates"] + ["theme-day"] * 6 + ["empty-day"]
+    # check says the same notes as plan
+    again = instance.run("campaign", "check", str(banks), "--org", "City")
+    assert again.exit_code == 0
+    assert [line for line in again.stderr.splitlines() if line.startswith("note:")] == notes

@@ -163,3 +163,53 @@ def test_screen_facts_one_and_many_agree(
     assert gate.org_path == (world.province.id, world.city.id, world.school.id)
     assert gate.timezone == "Asia/Shanghai" and gate.default_playlist is None
     assert one[1].tags == {"lobby"}
+
+
+def test_timeline_says_why_by_name_a_group_target_beats_all(
+    client: FlaskClient, session: Session, world: Any
+) -> None:
+    """Equal priority: the campus entry wins on the Gate by specificity, and says so."""
+    now = world.city.created_at
+    campus = objects.group(session, world.school, "campus", now)
+    gate = objects.screen(session, world.school, "Gate", now, groups=[campus])
+    lists = [
+        objects.playlist(
+            session, world.city, name, now, assets=[objects.asset(session, world.city, name, now)]
+        )
+        for name in ("week", "campus")
+    ]
+    h = world["approver"].headers
+    r = client.post(
+        f"{API}/campaigns",
+        json={
+            "name": "Week",
+            "organisation_id": world.city.id,
+            "timezone": "Asia/Shanghai",
+            "start_date": "2026-01-05",
+            "end_date": "2026-01-11",
+        },
+        headers=h,
+    )
+    campaign_id = r.json["id"]
+    for body in (
+        {"playlist_id": lists[0].id},
+        {"playlist_id": lists[1].id, "targets": {"groups": [campus.id]}},
+    ):
+        r = client.post(f"{API}/campaigns/{campaign_id}/entries", json=body, headers=h)
+        assert r.status_code == 201, r.json
+    assert client.post(f"{API}/campaigns/{campaign_id}/publish", headers=h).status_code == 200
+    r = timeline(
+        client, gate, world["viewer"], "2026-01-06T00:00:00+08:00", "2026-01-06T12:00:00+08:00"
+    )
+    (seg,) = r.json["segments"]
+    assert seg["playlist"] == "campus" and seg["why"] == "specificity"
+    assert seg["rule"]["specificity"] == "group"
+    assert [(b["specificity"], b["lost_on"]) for b in seg["beaten"]] == [("all", "specificity")]
+    # The same screen, the first campaign's entry alone: the only rule.
+    lobby = objects.screen(session, world.city, "Lobby", now)
+    r = timeline(
+        client, lobby, world["viewer"], "2026-01-06T00:00:00+08:00", "2026-01-06T12:00:00+08:00"
+    )
+    (seg,) = r.json["segments"]
+    assert seg["why"] == "only rule" and seg["rule"]["specificity"] == "all"
+    assert seg["beaten"] == []

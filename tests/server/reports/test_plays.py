@@ -154,3 +154,43 @@ def test_report_totals_match_the_events_and_outlive_deletions(
         ("Lobby", 3, True),
         ("Hall", 1, False),
     }
+
+
+def test_until_names_the_last_day_and_the_csv_opens_in_excel_with_the_same_totals(
+    client: FlaskClient,
+    session: Session,
+    world,
+    clock: SettableClock,  # type: ignore[no-untyped-def]
+) -> None:
+    lobby, _ = pair(client, world["operator"].headers, world.school.id, name="大堂")
+    world.school.timezone = "Asia/Shanghai"
+    session.commit()
+    clock.set(datetime.fromisoformat("2026-01-08T00:00:00+00:00"))  # the plays are past
+    # 2026-01-06 10:00 and 23:30 in Shanghai, and 2026-01-07 00:30 there.
+    events = [
+        _event(1, datetime.fromisoformat("2026-01-06T02:00:00+00:00"), 10, campaign="网络安全周"),
+        _event(2, datetime.fromisoformat("2026-01-06T15:30:00+00:00"), 15, campaign="网络安全周"),
+        _event(3, datetime.fromisoformat("2026-01-06T16:30:00+00:00"), 20, campaign="网络安全周"),
+    ]
+    assert client.post(PLAYS, json={"events": events}, headers=device(lobby)).status_code == 200
+    who = world["viewer"].headers
+    # No zone given: the organisation's, Shanghai; the 6th is included whole.
+    query = f"?since=2026-01-06&until=2026-01-06&organisation_id={world.school.id}"
+    r = client.get(REPORT + query, headers=who)
+    assert r.status_code == 200, r.json
+    assert r.json["timezone"] == "Asia/Shanghai"
+    assert (r.json["plays"], r.json["seconds"]) == (2, 25.0)
+    assert r.json["until"] == "2026-01-06T16:00:00Z"
+    # In UTC the same dates cover 2026-01-06 00:00Z..2026-01-07 00:00Z: all three.
+    r = client.get(REPORT + query + "&timezone=UTC", headers=who)
+    assert (r.json["plays"], r.json["seconds"]) == (3, 45.0)
+    totals = r.json
+    r = client.get(REPORT + query + "&timezone=UTC&format=csv", headers=who)
+    body = r.get_data()
+    assert body.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert list(rows[0])[0] == "day"
+    assert {x["campaign"] for x in rows} == {"网络安全周"}
+    assert {x["screen_name"] for x in rows} == {"大堂"}
+    assert sum(int(x["plays"]) for x in rows) == totals["plays"]
+    assert sum(float(x["seconds"]) for x in rows) == totals["seconds"]

@@ -16,12 +16,14 @@ from server.scheduling import (
     ScreenFacts,
     Specificity,
     Targets,
+    WinReason,
     check_rule,
     find_conflicts,
     resolve,
     screen_key,
     specificity,
     timeline,
+    why_first,
 )
 
 DAY = date(2024, 9, 2)  # a Monday
@@ -308,3 +310,18 @@ def test_find_conflicts_refuses_a_screen_it_cannot_place() -> None:
 
 def test_an_empty_interval_has_no_segments() -> None:
     assert timeline([rule("a")], SCHOOL_SCREEN, SHANGHAI_MIDNIGHT, SHANGHAI_MIDNIGHT) == []
+
+
+def test_why_first_names_the_step_of_the_order_that_decided() -> None:
+    base = rule("a", published_at=utc(2024, 8, 1))
+    spec_all, spec_group = Specificity.ALL, Specificity.GROUP
+    cases = [
+        (replace(base, layer=Layer.TAKEOVER, priority=-5), spec_all, WinReason.TAKEOVER),
+        (replace(base, priority=3), spec_all, WinReason.PRIORITY),
+        (base, spec_group, WinReason.SPECIFICITY),
+        (replace(base, published_at=utc(2024, 8, 2)), spec_all, WinReason.RECENT_PUBLISH),
+        (replace(base, id="0"), spec_all, WinReason.RULE_ID),
+    ]
+    other = replace(base, id="b")
+    for winner, spec, reason in cases:
+        assert why_first(winner, spec, other, spec_all) is reason
