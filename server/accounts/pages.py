@@ -44,8 +44,8 @@ def login() -> PageResult:
         email = request.form.get("email", "").strip()[:320]
         try:
             user = check_login(email, request.form.get("password", ""))
-        except REFUSED:
-            refused = [_("Wrong email or password.")]
+        except REFUSED as exc:  # 401, or 429 after too many attempts (its reason shown)
+            refused = [_("Wrong email or password.")] if exc.status == 401 else refusal(exc)
         else:
             chosen = session.get(SESSION_LOCALE)
             sign_in(user)

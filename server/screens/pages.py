@@ -26,6 +26,7 @@ from server.auth.scope import in_scope, readable_org_clause
 from server.campaigns.preview import PreviewSegment, screen_timeline
 from server.config import Settings
 from server.db import get_session
+from server.errors import FieldError, ValidationFailed
 from server.screens import actions, dashboard, groups, joining, services
 from server.screens.models import Command, Group, Screen, Screenshot
 from server.web.frame import (
@@ -343,9 +344,14 @@ def enrolment_tokens() -> PageResult:
     now = clock.now()
     if request.method == "POST":
         try:
-            if request.form.get("action") == "revoke":
+            action = request.form.get("action")
+            if action == "revoke":
                 joining.revoke_enrolment_token(db, who, now, form_int("token_id") or 0)
                 notice = _("Token revoked.")
+            elif action != "create":
+                raise ValidationFailed(
+                    "say what to do", [FieldError("action", "create or revoke")]
+                )
             else:
                 days = form_int("days") or 7
                 _row, created = joining.create_enrolment_token(

@@ -665,7 +665,7 @@ OTHER_ROUTES: dict[tuple[str, str], dict[str, int | str]] = {
     ("POST", "/people"): page_post(200),
     ("POST", "/screens/<int:screen_id>"): page_post(422),
     ("POST", "/screens/pair"): page_post(422),
-    ("POST", "/enrolment-tokens"): page_post(200),
+    ("POST", "/enrolment-tokens"): page_post(422),  # an empty form says neither create nor revoke
     ("POST", "/groups"): page_post(200),
     ("POST", "/media"): page_post("4xx"),
     ("POST", "/media/slogan"): page_post("4xx"),
