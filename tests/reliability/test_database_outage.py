@@ -90,7 +90,7 @@ def test_the_database_goes_away_and_comes_back(
                     headers={
                         **device,
                         "If-None-Match": etag,
-                        "Signage-Status": json.dumps({"outage": len(answers)}),
+                        "Signage-Status": json.dumps({"uptime_s": len(answers)}),
                     },
                     timeout=10,
                 )
@@ -124,9 +124,9 @@ def test_the_database_goes_away_and_comes_back(
     def written() -> Screen | None:
         with server.session() as session:
             row = session.get(Screen, by_hand)
-            return row if row is not None and row.status.get("outage") is not None else None
+            return row if row is not None and row.status.get("uptime_s") is not None else None
 
     row = wait_for(written, "the outage's heartbeats to be written", 30, server.log)
     assert row.last_seen_at is not None and row.last_seen_at >= last_beat - timedelta(seconds=1)
-    assert row.status == {"outage": len(answers) - 1}
+    assert row.status == {"uptime_s": len(answers) - 1}
     assert row.last_seen_at < up_at + timedelta(seconds=5)

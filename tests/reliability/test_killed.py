@@ -200,7 +200,7 @@ def test_heartbeat_flush_killed_after_collecting(
     device = {"Authorization": f"Bearer {hello.json()['device_token']}"}
     screen_id = hello.json()["screen_id"]
 
-    status = '{"playing": "killed-flush"}'
+    status = '{"playlist": "killed-flush"}'  # a field of the Signage-Status schema
     poll = requests.get(
         server.url("/api/v1/player/manifest"),
         headers={**device, "Signage-Status": status},
@@ -231,4 +231,4 @@ def test_heartbeat_flush_killed_after_collecting(
     wait_for(flushed, "the restarted server to write the next heartbeat", 30)
     with server.session() as session:
         row = session.get(Screen, screen_id)
-        assert row is not None and row.status == {"playing": "killed-flush"}
+        assert row is not None and row.status == {"playlist": "killed-flush"}
