@@ -19,10 +19,15 @@ from server.api.registry import API_PREFIX, api
 from server.api.spec import MAX_JSON_BYTES, openapi_json
 from server.assets import pages as asset_pages
 from server.assets.views import records, uploads
+from server.auth import pages as audit_pages
 from server.auth.policy import POLICY_ATTR, PUBLIC, declare
 from server.auth.proxies import FromTrustedProxies
 from server.campaigns import views as campaigns
 from server.campaigns.files import views as campaign_files
+from server.campaigns.pages import calendars as calendar_pages
+from server.campaigns.pages import campaigns as campaign_pages
+from server.campaigns.pages import desk as desk_pages
+from server.campaigns.pages import preview as preview_pages
 from server.clock import Clock
 from server.config import Settings, load_settings, with_secret
 from server.delivery import media, runtime
@@ -30,6 +35,7 @@ from server.delivery import views as player
 from server.migrations import schema_problem
 from server.monitoring import views as monitoring
 from server.playlists import views as playlists
+from server.reports import pages as report_pages
 from server.reports import views as reports
 from server.screens import pages as screen_pages
 from server.screens.views import devices, groups, screens
@@ -117,7 +123,17 @@ API_BLUEPRINTS = [
 ]
 
 # The console's pages, by domain (the frame they share is server.web).
-CONSOLE_BLUEPRINTS = [account_pages.bp, screen_pages.bp, asset_pages.bp]
+CONSOLE_BLUEPRINTS = [
+    account_pages.bp,
+    screen_pages.bp,
+    asset_pages.bp,
+    campaign_pages.bp,
+    desk_pages.bp,
+    calendar_pages.bp,
+    preview_pages.bp,
+    report_pages.bp,
+    audit_pages.bp,
+]
 
 
 def _register_api(app: Flask) -> None:

@@ -598,6 +598,28 @@ def page_post(operator: int | str) -> dict[str, int | str]:
     return {"anonymous": 401, "operator": operator, "device": 401, "other_device": 401}
 
 
+# The console's campaign pages: the list, a campaign, its editor, the file upload.
+CAMPAIGN_PAGES: dict[tuple[str, str], dict[str, int | str]] = {
+    ("GET", "/campaigns"): PAGE,
+}
+
+# The approval desk.
+DESK_PAGES: dict[tuple[str, str], dict[str, int | str]] = {
+    ("GET", "/desk"): PAGE,
+}
+
+# The calendars, and what plays where and why.
+CALENDAR_AND_PREVIEW_PAGES: dict[tuple[str, str], dict[str, int | str]] = {
+    ("GET", "/calendar"): PAGE,
+    ("GET", "/preview"): PAGE,
+}
+
+# Reports and the audit log.
+REPORT_AND_AUDIT_PAGES: dict[tuple[str, str], dict[str, int | str]] = {
+    ("GET", "/reports"): PAGE,
+    ("GET", "/audit"): PAGE,
+}
+
 OTHER_ROUTES: dict[tuple[str, str], dict[str, int | str]] = {
     ("POST", "/api/v1/session"): {"anonymous": 401, "operator": 401, "device": 401},
     ("DELETE", "/api/v1/session"): {c: 204 for c in CALLERS},
@@ -674,6 +696,10 @@ OTHER_ROUTES: dict[tuple[str, str], dict[str, int | str]] = {
     ("GET", "/"): {c: "3xx" for c in CALLERS},  # to the fleet, or to sign in first
     ("GET", "/healthz"): {c: 200 for c in CALLERS},
     ("GET", "/static/<path:name>"): {c: 404 for c in CALLERS},  # no such file
+    **CAMPAIGN_PAGES,
+    **DESK_PAGES,
+    **CALENDAR_AND_PREVIEW_PAGES,
+    **REPORT_AND_AUDIT_PAGES,
 }
 
 

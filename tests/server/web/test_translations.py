@@ -27,6 +27,7 @@ MO = PO.with_suffix(".mo")
 PLACEHOLDER = re.compile(r"%\(\w+\)s")
 METHODS = [
     ("**/pages.py", "python"),
+    ("**/pages/*.py", "python"),
     ("web/**.py", "python"),
     ("**/templates/**.html", "jinja2"),
 ]

@@ -1,0 +1,17 @@
+"""Console page: calendar (being built)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask_babel import gettext as _
+
+from server.auth.policy import READ
+from server.web.frame import PageResult, page
+
+bp = Blueprint("calendar_pages", __name__, template_folder="../templates")
+
+
+@bp.route("/calendar")
+@page(READ)
+def calendar() -> PageResult:
+    return _("Calendar")

@@ -1,0 +1,17 @@
+"""Console page: approval desk (being built)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask_babel import gettext as _
+
+from server.auth.policy import READ
+from server.web.frame import PageResult, page
+
+bp = Blueprint("desk_pages", __name__, template_folder="../templates")
+
+
+@bp.route("/desk")
+@page(READ)
+def desk() -> PageResult:
+    return _("Approval desk")
