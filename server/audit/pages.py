@@ -13,20 +13,19 @@ from typing import Any, Final
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import Organisation, Role
-from server.accounts.organisations import org_or_404
 from server.auth.actors import ROLE_RANK, Actor
 from server.auth.audit import AuditFilter, audit_kinds, audit_page
 from server.auth.models import AuditEvent
 from server.auth.policy import ADMIN
 from server.auth.scope import in_scope
 from server.db import MAX_ID, get_session
-from server.errors import FieldError, ValidationFailed
+from server.errors import FieldError, NotFound, ValidationFailed
 from server.scheduling.localtime import day_start
 from server.web.frame import REFUSED, PageResult, actor, page, refusal
 from server.web.i18n import zone_name
@@ -63,7 +62,7 @@ class AuditArgs:
             for k, v in values.items()
             if v not in (None, "", 0)
         }
-        return "?" + urlencode(query)
+        return url_for("auth_pages.audit") + "?" + urlencode(query)
 
 
 def field_labels() -> dict[str, str]:
@@ -130,10 +129,18 @@ def audit_args() -> AuditArgs:
     return args
 
 
+def _organisation(db: Session, who: Actor, org_id: int) -> Organisation:
+    """An organisation the reader sees; any other does not exist for it."""
+    org = db.get(Organisation, org_id) if 0 < org_id <= MAX_ID else None
+    if org is None or not who.sees(org.path):
+        raise NotFound(f"no organisation {org_id}")
+    return org
+
+
 def audit_filter(db: Session, who: Actor, args: AuditArgs) -> AuditFilter:
     """The service's filter: days are read in the reader's zone, `until` included."""
     tz = ZoneInfo(zone_name())
-    org = org_or_404(db, who, args.organisation_id) if args.organisation_id else None
+    org = _organisation(db, who, args.organisation_id) if args.organisation_id else None
     return AuditFilter(
         organisation_path=org.path if org else None,
         object_type=args.object_type or None,
