@@ -244,7 +244,8 @@ def _form(args: ReportArgs | None) -> dict[str, Any]:
         values["group_by"] = list(args.group_by)
         return values
     typed: dict[str, Any] = {k: request.args.get(k, "").strip()[:300] for k in field_labels()}
-    typed["group_by"] = [v for v in request.args.getlist("group_by") if v in GROUPS]
+    given = [v for raw in request.args.getlist("group_by") for v in raw.split(",")]
+    typed["group_by"] = [v for v in given if v in GROUPS] or list(DEFAULT_GROUPS)
     return typed
 
 
