@@ -39,6 +39,7 @@ DEFAULT_DAYS: Final = 7
 ZONES: Final = ("UTC", "Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Europe/London")
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 MAX_OPTIONS: Final = 500
+MAX_SHOWN: Final = 1000  # rows on the page; the totals and the CSV have them all
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ def _options(db: Session, who: Actor) -> dict[str, Any]:
         "zones": ZONES,
         "all_groups": GROUPS,
         "dim_names": dimension_labels(),
+        "max_shown": MAX_SHOWN,
         "seconds": seconds,
     }
 

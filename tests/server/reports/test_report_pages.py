@@ -10,10 +10,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from server.clock import SettableClock
+from server.reports import pages
 from server.screens.models import Group
 from server.storage import get_store
 from tests.factories import World
@@ -236,3 +238,19 @@ def test_an_organisation_sees_only_its_own_plays(
     # A signed-out visitor is sent to sign in, the CSV included.
     client.post("/logout", data={"csrf_token": sign_in(client, "admin@other.test")})
     assert client.get("/reports/plays.csv").status_code == 302
+
+
+def test_a_long_report_shows_its_first_rows_and_all_the_totals(
+    client: FlaskClient,
+    session: Session,
+    world: World,
+    clock: SettableClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    record(client, session, world, clock)
+    monkeypatch.setattr(pages, "MAX_SHOWN", 2)
+    sign_in(client, "viewer@province.test")
+    r = client.get("/reports?since=2026-01-03&until=2026-01-05&group_by=day&group_by=screen")
+    assert r.status_code == 200 and 'id="rows-cut"' in r.text
+    assert r.text.split("<tbody>")[1].split("</tbody>")[0].count("<tr>") == 2
+    assert page_totals(r.text) == (6, 67.75)
