@@ -19,7 +19,7 @@ from server.api.registry import API_PREFIX, api
 from server.api.spec import MAX_JSON_BYTES, openapi_json
 from server.assets import pages as asset_pages
 from server.assets.views import records, uploads
-from server.auth import pages as audit_pages
+from server.audit import pages as audit_pages
 from server.auth.policy import POLICY_ATTR, PUBLIC, declare
 from server.auth.proxies import FromTrustedProxies
 from server.campaigns import views as campaigns

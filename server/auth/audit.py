@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import Organisation, Role
@@ -96,16 +96,21 @@ class AuditFilter:
     until: datetime | None = None
 
 
-def audit_select(actor: Actor, filters: AuditFilter) -> Select[AuditEvent, str]:
-    """Audit events of the organisations the actor administers, with each organisation's
-    name, newest first; events of no organisation only for an admin of everything."""
+def _visible(actor: Actor) -> ColumnElement[bool]:
+    """Events of the organisations the actor administers; of none, for an admin of all."""
     visible = role_clause(actor, Organisation.path, Role.ADMIN)
     if actor.roles.get("/") is Role.ADMIN:
         visible = or_(visible, AuditEvent.organisation_id.is_(None))
+    return visible
+
+
+def audit_select(actor: Actor, filters: AuditFilter) -> Select[AuditEvent, str]:
+    """Audit events of the organisations the actor administers, with each organisation's
+    name, newest first; events of no organisation only for an admin of everything."""
     stmt = (
         select(AuditEvent, Organisation.name)
         .outerjoin(Organisation, Organisation.id == AuditEvent.organisation_id)
-        .where(visible)
+        .where(_visible(actor))
     )
     if filters.organisation_path is not None:
         stmt = stmt.where(Organisation.path.startswith(filters.organisation_path))
@@ -122,3 +127,46 @@ def audit_select(actor: Actor, filters: AuditFilter) -> Select[AuditEvent, str]:
     if filters.until is not None:
         stmt = stmt.where(AuditEvent.at < filters.until)
     return stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+
+
+MAX_KINDS = 500
+
+
+@dataclass(frozen=True)
+class AuditKinds:
+    """What the actor's audit events name: to offer as filters."""
+
+    actions: list[str]
+    object_types: list[str]
+    actors: list[str]
+
+
+def audit_kinds(session: Session, actor: Actor) -> AuditKinds:
+    """Distinct actions, object kinds and actors of the events the actor may read."""
+
+    def distinct(column: Any) -> list[str]:
+        stmt = (
+            select(column)
+            .distinct()
+            .select_from(AuditEvent)
+            .outerjoin(Organisation, Organisation.id == AuditEvent.organisation_id)
+            .where(_visible(actor))
+            .order_by(column)
+            .limit(MAX_KINDS)
+        )
+        return list(session.scalars(stmt))
+
+    return AuditKinds(
+        distinct(AuditEvent.action), distinct(AuditEvent.object_type), distinct(AuditEvent.actor)
+    )
+
+
+def audit_page(
+    session: Session, actor: Actor, filters: AuditFilter, *, limit: int, offset: int
+) -> tuple[list[tuple[AuditEvent, str | None]], int]:
+    """One page of `audit_select`, newest first, and how many events match in all."""
+    stmt = audit_select(actor, filters)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    page = session.execute(stmt.limit(limit).offset(offset))
+    rows: list[tuple[AuditEvent, str | None]] = [(event, name) for event, name in page]
+    return rows, int(total or 0)

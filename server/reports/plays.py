@@ -25,6 +25,8 @@ from server.errors import FieldError, ValidationFailed
 from server.reports.models import PlayEvent
 from server.scheduling.localtime import check_zone, day_containing, day_start, zone
 from server.screens.devices import DeviceScreen
+from server.screens.groups import descendant_group_ids, get_group
+from server.screens.models import GroupMember
 
 MAX_BATCH: Final = 1000
 MAX_DURATION: Final = timedelta(hours=24)
@@ -310,10 +312,13 @@ def plays_report(
     organisation_id: int | None = None,
     screen_id: int | None = None,
     campaign: str | None = None,
+    playlist: str | None = None,
+    group_id: int | None = None,
 ) -> Report:
     """The plays the actor may see, by default over the last 7 days. A date `since` means
     its local midnight, a date `until` the last day included; days are read in `timezone`,
-    by default the organisation's (`default_zone`)."""
+    by default the organisation's (`default_zone`). A group means the screens in it and in
+    the groups nested below it, as they are now."""
     where = [in_scope(actor)]
     org = None
     if organisation_id is not None:
@@ -328,6 +333,43 @@ def plays_report(
         where.append(PlayEvent.screen_id == screen_id)
     if campaign is not None:
         where.append(PlayEvent.campaign == campaign)
+    if playlist is not None:
+        where.append(PlayEvent.playlist == playlist)
+    if group_id is not None:
+        group = get_group(session, actor, group_id)
+        ids = sorted(descendant_group_ids(session, [group.id]))
+        members = select(GroupMember.screen_id).where(GroupMember.group_id.in_(ids))
+        where.append(PlayEvent.screen_id.in_(members))
     return play_report(
         session, since=start, until=end, timezone=timezone, group_by=group_by, where=where
     )
+
+
+MAX_CHOICES: Final = 500
+
+
+@dataclass(frozen=True)
+class Choices:
+    """Names to filter by: the campaigns and playlists of the plays the actor may see."""
+
+    campaigns: list[str]
+    playlists: list[str]
+
+
+def report_choices(session: Session, actor: Actor) -> Choices:
+    """Distinct campaign and playlist names of visible plays (at most MAX_CHOICES each), so
+    a filter offers what was recorded, renamed or deleted ones included."""
+
+    def names(column: Any) -> list[str]:
+        stmt = (
+            select(column)
+            .distinct()
+            .select_from(PlayEvent)
+            .join(Organisation, Organisation.id == PlayEvent.organisation_id)
+            .where(in_scope(actor), column != "")
+            .order_by(column)
+            .limit(MAX_CHOICES)
+        )
+        return list(session.scalars(stmt))
+
+    return Choices(names(PlayEvent.campaign), names(PlayEvent.playlist))

@@ -51,6 +51,10 @@ class PlayReportQuery(Strict):
     organisation_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     screen_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     campaign: str | None = Field(default=None, max_length=300)
+    playlist: str | None = Field(default=None, max_length=200)
+    group_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="Screens in this group and the ones below it"
+    )
     format: Literal["json", "csv"] = "json"
 
 
@@ -83,8 +87,10 @@ def _safe_cell(value: Any) -> Any:
     return "" if value is None else value
 
 
-def _csv(report: Report) -> Response:
-    # A byte-order mark: Excel reads the file as UTF-8 only with one (Chinese names).
+def report_csv(report: Report, filename: str = "plays.csv") -> Response:
+    """The report as CSV, for the API and the console's download alike.
+
+    A byte-order mark: Excel reads the file as UTF-8 only with one (Chinese names)."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
@@ -95,7 +101,7 @@ def _csv(report: Report) -> Response:
     return Response(
         out.getvalue().encode("utf-8"),
         mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="plays.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
@@ -121,9 +127,11 @@ def plays_report(query: PlayReportQuery) -> Response:
         organisation_id=query.organisation_id,
         screen_id=query.screen_id,
         campaign=query.campaign,
+        playlist=query.playlist,
+        group_id=query.group_id,
     )
     if query.format == "csv":
-        return _csv(report)
+        return report_csv(report)
     out = PlayReportOut(
         since=report.since,
         until=report.until,

@@ -617,7 +617,8 @@ CALENDAR_AND_PREVIEW_PAGES: dict[tuple[str, str], dict[str, int | str]] = {
 # Reports and the audit log.
 REPORT_AND_AUDIT_PAGES: dict[tuple[str, str], dict[str, int | str]] = {
     ("GET", "/reports"): PAGE,
-    ("GET", "/audit"): PAGE,
+    ("GET", "/reports/plays.csv"): PAGE,
+    ("GET", "/audit"): PAGE,  # admins only; the caller "operator" is our admin's token
 }
 
 OTHER_ROUTES: dict[tuple[str, str], dict[str, int | str]] = {

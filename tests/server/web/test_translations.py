@@ -147,6 +147,7 @@ def test_no_page_shows_a_string_that_skipped_the_catalogue(
     pages = [
         "/fleet", "/fleet?state=offline", "/screens/1", "/screens/1/live", "/screens/pair",
         "/enrolment-tokens", "/groups", "/media", "/media/slogan", "/people", "/me", "/nowhere-404",
+        "/reports", "/reports?group_by=day&group_by=asset&group_by=screen", "/audit",
     ]  # fmt: skip
     checked = 0
     for url in pages:
