@@ -27,7 +27,6 @@ from server.web.frame import actor
 bp = Blueprint("campaigns_pages", __name__, template_folder="../templates")
 CHOICES: Final = 1000
 LIBRARY: Final = 500
-DAY_KEYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def settings() -> Settings:
@@ -130,6 +129,11 @@ def entry_words(entry: Any, names: Names) -> dict[str, Any]:
     }
 
 
+def day_names() -> list[str]:
+    """Weekdays as entries store them: 0 is Monday."""
+    return [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")]
+
+
 def status_words() -> dict[str, str]:
     return {
         "draft": _("draft"),
@@ -154,7 +158,7 @@ def campaign_context(campaign: Campaign) -> dict[str, Any]:
         "entries": [(e, entry_words(e, names)) for e in campaign.entries],
         "default_targets": entry_words(campaign, names),
         "statuses": status_words(),
-        "day_keys": [_(d) for d in DAY_KEYS],
+        "day_keys": day_names(),
         "may_edit": at_least(who, org, Role.OPERATOR),
         "may_approve": at_least(who, org, Role.APPROVER),
         "live": workflow.is_live(db, campaign.id),

@@ -75,7 +75,11 @@ def upload_check() -> PageResult:
         if item is not None:
             keep.discard(item)
         return _page(exc.status, refused=refusal(exc))
-    context = {"name": item.yaml_name, "lines": _lines(item.text(), checked), "checked": checked}
+    context: dict[str, Any] = {
+        "name": item.yaml_name,
+        "lines": _lines(item.text(), checked),
+        "checked": checked,
+    }
     if planned is None or planned.exit != 0:
         keep.discard(item)
         return _page(422, step="check", **context)
@@ -110,7 +114,7 @@ def upload_apply() -> PageResult:
             )  # fmt: skip
         if said.exit != 0 or said.campaign_id is None:
             db.rollback()
-            context = {"name": item.yaml_name, "lines": _lines(item.text(), said)}
+            context: dict[str, Any] = {"name": item.yaml_name, "lines": _lines(item.text(), said)}
             return _page(422, step="check", checked=said, **context)
         db.commit()
     except KnownError as exc:

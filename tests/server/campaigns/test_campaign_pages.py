@@ -8,8 +8,10 @@ from __future__ import annotations
 import io
 import re
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,6 +24,7 @@ from server.playlists.models import Playlist
 from tests.factories import make_campaign
 from tests.server.api import objects
 from tests.server.web.conftest import sign_in
+from tests.server.web.test_translations import pseudo_catalogue, untranslated
 
 
 def week(session: Session, world: Any, clock: SettableClock, name: str = "Week") -> Campaign:
@@ -139,9 +142,9 @@ def test_a_viewer_gets_no_write_control_and_a_forged_post_is_refused(
     for url in ("/campaigns", f"/campaigns/{row.id}", f"/campaigns/{row.id}/edit"):
         page = client.get(url)
         assert page.status_code == 200, url
-        assert 'method="post"' not in page.text.replace(
-            'action="/logout"', ""
-        ).split("</header>")[1], url
+        assert (
+            'method="post"' not in page.text.replace('action="/logout"', "").split("</header>")[1]
+        ), url
         assert "Upload a campaign file" not in page.text and "Submit for approval" not in page.text
     assert client.get("/campaigns/upload").status_code == 403
     before = audit_count(session)
@@ -282,7 +285,9 @@ def test_playlist_edits_move_add_time_remove_and_refuse_a_bad_duration(
     r = client.post(url, data=bad)
     assert r.status_code == 422 and "items[1].duration_s" in r.text
     assert [i.duration_ms for i in playlist_of(session, row).items] == [10_000] * 3
-    r = client.post(url, data=items_form(pl, token, "add", add_asset_id=extra.id, add_duration_s="2.5"))
+    r = client.post(
+        url, data=items_form(pl, token, "add", add_asset_id=extra.id, add_duration_s="2.5")
+    )
     assert r.status_code == 302
     pl = playlist_of(session, row)
     assert [(i.asset.title, i.duration_ms) for i in pl.items][-1] == ("from-above", 2500)
@@ -292,7 +297,9 @@ def test_playlist_edits_move_add_time_remove_and_refuse_a_bad_duration(
     assert client.post(url, data=items_form(pl, token, "remove:3")).status_code == 302
     assert len(playlist_of(session, row).items) == 3
     other = objects.asset(session, world.other, "elsewhere", clock.now())
-    r = client.post(url, data=items_form(pl, token, "add", add_asset_id=other.id, add_duration_s="5"))
+    r = client.post(
+        url, data=items_form(pl, token, "add", add_asset_id=other.id, add_duration_s="5")
+    )
     assert r.status_code == 422 and "asset_id" in r.text
     assert len(playlist_of(session, row).items) == 3
 
@@ -310,7 +317,9 @@ def test_schedule_entries_add_edit_delete_and_a_refusal_names_the_field(
     r = client.post(f"/campaigns/{row.id}/entries", data=new)
     assert r.status_code == 302, r.text
     session.rollback()
-    entries = session.scalars(select(ScheduleEntry).where(ScheduleEntry.campaign_id == row.id)).all()
+    entries = session.scalars(
+        select(ScheduleEntry).where(ScheduleEntry.campaign_id == row.id)
+    ).all()
     added = entries[-1]
     added_id = added.id
     assert added.weekdays == [0, 2] and added.windows == [["12:00", "13:00"], ["18:00", "19:30"]]
@@ -338,8 +347,14 @@ def test_a_new_campaign_and_a_refused_one(
 ) -> None:
     token = sign_in(client, "op@city.test")
     assert client.get("/campaigns/new").status_code == 200
-    data = {"csrf_token": token, "organisation_id": world.city.id, "name": "Spring",
-            "start_date": "2026-03-01", "end_date": "2026-02-01", "timezone": "Asia/Shanghai"}  # fmt: skip
+    data = {
+        "csrf_token": token,
+        "organisation_id": world.city.id,
+        "name": "Spring",
+        "start_date": "2026-03-01",
+        "end_date": "2026-02-01",
+        "timezone": "Asia/Shanghai",
+    }
     r = client.post("/campaigns/new", data=data)
     assert r.status_code == 422 and "end_date" in r.text
     assert session.scalar(select(Campaign).where(Campaign.name == "Spring")) is None
@@ -388,7 +403,11 @@ def test_upload_check_plan_apply(
     assert audit_count(session) == before
     r = upload(client, token, GOOD.format(sha=poster.sha256))
     assert r.status_code == 200, r.text
-    assert "playlist week item 1" in r.text and "Apply as draft" in r.text and "No conflicts." in r.text
+    assert (
+        "playlist week item 1" in r.text
+        and "Apply as draft" in r.text
+        and "No conflicts." in r.text
+    )
     found = re.search(r'name="token" value="([^"]+)"', r.text)
     assert found
     assert session.scalar(select(Campaign).where(Campaign.name == "Spring week")) is None
@@ -428,3 +447,31 @@ def test_an_upload_without_a_file_is_refused(
         "/campaigns/upload", data={"csrf_token": token}, content_type="multipart/form-data"
     )
     assert r.status_code == 422 and "file: required" in r.text
+
+
+# --- every string through the catalogue -------------------------------------------------
+
+
+def test_no_campaign_page_shows_a_string_that_skipped_the_catalogue(
+    app: Flask, client: FlaskClient, session: Session, world: Any, clock: SettableClock,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    pseudo_catalogue(tmp_path)
+    app.config["CONSOLE_LOCALES"] = ("en", "zh_CN", "eo")
+    app.extensions["babel"].translation_directories = [str(tmp_path)]
+    row = approved(session, world, clock)
+    pl = playlist_of(session, row)
+    poster = objects.asset(session, world.city, "spring", clock.now())
+    token = sign_in(client, "op@city.test", lang="eo")
+    client.post(f"/campaigns/{row.id}/playlists/{pl.id}", data=items_form(pl, token, "up:1"))
+    pages = {
+        url: client.get(url)
+        for url in ("/campaigns", "/campaigns?status=archived", "/campaigns/new",
+                    "/campaigns/upload", f"/campaigns/{row.id}", f"/campaigns/{row.id}/edit")
+    }  # fmt: skip
+    pages["problems"] = upload(client, token, GOOD.format(sha="0" * 64).replace("10s", "ten"))
+    pages["plan"] = upload(client, token, GOOD.format(sha=poster.sha256))
+    assert "Back to draft" in pages[f"/campaigns/{row.id}"].text
+    for name, page in pages.items():
+        assert page.status_code in (200, 422), name
+        assert untranslated(page.text) == [], name
