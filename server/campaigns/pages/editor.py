@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from server import clock
@@ -72,19 +73,22 @@ def _editor(campaign_id: int, refused: KnownError | None = None, **posted: Any) 
         days=list(enumerate(context["day_keys"])),
         refused=refusal(refused) if refused else [],
         notice=posted.pop("notice", ""),
+        saved=request.args.get("saved", "")[:40],
         **context,
     )
     return html, (refused.status if refused else 200)
 
 
 def _done(campaign_id: int, anchor: str) -> BaseResponse:
-    return redirect(url_for("campaigns_pages.edit", campaign_id=campaign_id) + anchor)
+    """Back to the editor at what was saved, which says so there."""
+    where = url_for("campaigns_pages.edit", campaign_id=campaign_id, saved=anchor.lstrip("#"))
+    return redirect(where + anchor)
 
 
 @bp.route("/campaigns/<int:campaign_id>/edit", methods=["GET"])
 @page(READ)
 def edit(campaign_id: int) -> PageResult:
-    return _editor(campaign_id)
+    return _editor(campaign_id, notice=_("Saved.") if request.args.get("saved") else "")
 
 
 @bp.post("/campaigns/<int:campaign_id>/edit")
