@@ -66,8 +66,7 @@ def campaign_file(name: str, *, broken: bool) -> bytes:
 
 def posters() -> list[dict[str, Any]]:
     return [
-        {"name": f"{n}.png", "mimeType": "image/png", "buffer": png(c)}
-        for n, c in COLOURS.items()
+        {"name": f"{n}.png", "mimeType": "image/png", "buffer": png(c)} for n, c in COLOURS.items()
     ]
 
 
@@ -213,7 +212,8 @@ def test_the_campaign_pages_at_phone_width(console: Console) -> None:
     console.sign_in(page, console.admin)
     page.goto(console.url("/campaigns"))
     campaign = page.locator("#campaigns a").first.get_attribute("href")
-    for path, name in (("/campaigns", "list"), (campaign, "campaign"), (f"{campaign}/edit", "edit")):
+    pages = (("/campaigns", "list"), (campaign, "campaign"), (f"{campaign}/edit", "edit"))
+    for path, name in pages:
         page.goto(console.url(str(path)))
         wide = page.evaluate("document.documentElement.scrollWidth")
         assert wide <= 390, (path, wide)
