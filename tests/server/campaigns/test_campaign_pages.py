@@ -318,7 +318,7 @@ def test_schedule_entries_add_edit_delete_and_a_refusal_names_the_field(
     assert r.status_code == 302, r.text
     session.rollback()
     entries = session.scalars(
-        select(ScheduleEntry).where(ScheduleEntry.campaign_id == row.id)
+        select(ScheduleEntry).where(ScheduleEntry.campaign_id == row.id).order_by(ScheduleEntry.id)
     ).all()
     added = entries[-1]
     added_id = added.id
@@ -475,3 +475,27 @@ def test_no_campaign_page_shows_a_string_that_skipped_the_catalogue(
     for name, page in pages.items():
         assert page.status_code in (200, 422), name
         assert untranslated(page.text) == [], name
+
+
+def test_a_poster_the_file_places_outside_its_folder_is_refused(
+    client: FlaskClient, session: Session, world: Any, clock: SettableClock, app: Flask
+) -> None:
+    token = sign_in(client, "op@city.test")
+    text = GOOD.format(sha="0" * 64).replace("sha256:" + "0" * 64, "../../evil.png")
+    poster = (io.BytesIO(b"\x89PNG not really"), "evil.png")
+    r = upload(client, token, text, poster=poster)
+    assert r.status_code == 422 and "is not a relative path inside the campaign" in r.text
+    instance = Path(app.config["SIGNAGE"].instance_path)
+    assert not (instance.parent / "evil.png").exists()
+    assert not list((instance / "campaign-uploads").glob("*"))  # nothing kept
+
+
+def test_names_are_shown_as_text(
+    client: FlaskClient, session: Session, world: Any, clock: SettableClock
+) -> None:
+    row = week(session, world, clock, name='<script>alert(1)</script>"onmouseover=')
+    sign_in(client, "op@city.test")
+    for url in ("/campaigns", f"/campaigns/{row.id}", f"/campaigns/{row.id}/edit"):
+        text = client.get(url).text
+        assert "<script>alert(1)" not in text, url
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34;onmouseover=" in text, url
