@@ -174,6 +174,9 @@ def test_upload_check_plan_apply_submit_then_reorder_by_dragging(
     up.focus()
     page.keyboard.press("Enter")
     assert titles(page) == ["blue", "green", "red"]
+    focused = "(e => [e.dataset.move, e.closest('li').innerText])(document.activeElement)"
+    move, row_text = page.evaluate(focused)
+    assert move == "up" and "green" in row_text  # the focus moved with the item
     page.get_by_role("button", name=words["save"]).click()
     page.wait_for_url(f"**/campaigns/{campaign_id}/edit?saved=playlist-*")
     assert order(console, campaign_id) == ["blue.png", "green.png", "red.png"]

@@ -48,8 +48,11 @@
       var button = event.target.closest ? event.target.closest("button[data-move]") : null;
       if (!button) { return; }
       event.preventDefault();
-      move(form, button.closest("[data-row]"), button.getAttribute("data-move"));
-      button.focus();
+      var row = button.closest("[data-row]");
+      move(form, row, button.getAttribute("data-move"));
+      // At the top (or bottom) this button hides: keep the focus on the row's other one.
+      var other = row.querySelector(button.getAttribute("data-move") === "up" ? "[data-move=down]" : "[data-move=up]");
+      (getComputedStyle(button).visibility === "hidden" ? other : button).focus();
     });
 
     list.addEventListener("dragstart", function (event) {
