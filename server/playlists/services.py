@@ -57,9 +57,12 @@ def get_playlist(
     return playlist
 
 
-def _editable(session: Session, actor: Actor, playlist_id: int) -> Playlist:
+def _editable(
+    session: Session, actor: Actor, playlist_id: int, campaign_id: int | None = None
+) -> Playlist:
+    """A playlist the actor may edit: a standalone one, or one of `campaign_id`'s own."""
     playlist = get_playlist(session, actor, playlist_id, Role.OPERATOR)
-    if playlist.campaign_id is not None:
+    if playlist.campaign_id is not None and playlist.campaign_id != campaign_id:
         raise Conflict(
             f"playlist {playlist.id} belongs to campaign {playlist.campaign_id}; edit the campaign"
         )
@@ -246,10 +249,19 @@ def update_playlist(
 
 
 def replace_items(
-    session: Session, actor: Actor, now: datetime, playlist_id: int, items: Sequence[ItemSpec]
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    playlist_id: int,
+    items: Sequence[ItemSpec],
+    *,
+    campaign_id: int | None = None,
 ) -> Playlist:
-    """Replace the whole ordered list at once; nothing changes if any item is refused."""
-    playlist = _editable(session, actor, playlist_id)
+    """Replace the whole ordered list at once; nothing changes if any item is refused.
+
+    A campaign's own playlist is edited through its campaign: pass `campaign_id`.
+    """
+    playlist = _editable(session, actor, playlist_id, campaign_id)
     org = session.get(Organisation, playlist.organisation_id)
     assert org is not None
     if playlist.is_default:

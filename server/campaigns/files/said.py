@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session
 from server.auth.actors import Actor
 from server.campaigns.files.check import Checked, check_campaign
 from server.campaigns.files.notes import Note
-from server.campaigns.files.plan import Plan, file_notes, make_plan, render_plan
+from server.campaigns.files.plan import (
+    Plan,
+    existing_campaign,
+    file_notes,
+    make_plan,
+    render_plan,
+)
 from server.campaigns.files.service import apply_checked
 from server.config import Settings
 from server.media.store import MediaStore
@@ -33,6 +39,8 @@ class Said:
     exit: int = EXIT_OK
     problems: list[dict[str, Any]] = field(default_factory=list)
     notes: list[dict[str, Any]] = field(default_factory=list)
+    # The campaign `apply` wrote (for a caller that goes on to show it); not in the JSON.
+    campaign_id: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -158,7 +166,9 @@ def say_apply(
     refused = _problems(checked, shown)
     if refused is not None:
         return refused
-    assert checked.bound is not None
-    return Said(
-        out=apply_checked(session, store, settings, checked.bound, now, actor, publish=publish)
-    )
+    bound = checked.bound
+    assert bound is not None
+    said = Said(out=apply_checked(session, store, settings, bound, now, actor, publish=publish))
+    applied = existing_campaign(session, bound.organisation.id, bound.state.name)
+    said.campaign_id = applied.id if applied is not None else None
+    return said

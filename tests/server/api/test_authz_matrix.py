@@ -601,6 +601,21 @@ def page_post(operator: int | str) -> dict[str, int | str]:
 # The console's campaign pages: the list, a campaign, its editor, the file upload.
 CAMPAIGN_PAGES: dict[tuple[str, str], dict[str, int | str]] = {
     ("GET", "/campaigns"): PAGE,
+    ("GET", "/campaigns/new"): PAGE,
+    ("GET", "/campaigns/upload"): PAGE,
+    # No campaign has the id the matrix asks for: the page is guarded, then not found.
+    ("GET", "/campaigns/<int:campaign_id>"): {**PAGE, "operator": 404},
+    ("GET", "/campaigns/<int:campaign_id>/edit"): {**PAGE, "operator": 404},
+    ("GET", "/campaigns/<int:campaign_id>/export.yaml"): {**PAGE, "operator": 404},
+    ("POST", "/campaigns/new"): page_post(422),  # the empty form names nothing
+    ("POST", "/campaigns/upload"): page_post(422),  # no file
+    ("POST", "/campaigns/upload/apply"): page_post(404),  # no upload kept under that token
+    ("POST", "/campaigns/<int:campaign_id>/submit"): page_post(404),
+    ("POST", "/campaigns/<int:campaign_id>/edit"): page_post(404),
+    ("POST", "/campaigns/<int:campaign_id>/playlists/<int:playlist_id>"): page_post(404),
+    ("POST", "/campaigns/<int:campaign_id>/entries"): page_post(404),
+    ("POST", "/campaigns/<int:campaign_id>/entries/<int:entry_id>"): page_post(404),
+    ("POST", "/campaigns/<int:campaign_id>/entries/<int:entry_id>/delete"): page_post(404),
 }
 
 # The approval desk.
@@ -774,6 +789,8 @@ def test_player_public_and_media_routes(
                 url = rule.replace("<int:screen_id>", str(ours.id))
             elif "<path:name>" in rule:
                 url = "/static/no-such-file.css"
+            elif "<int:" in rule:  # an object the matrix did not make: guarded, then 404
+                url = re.sub(r"<int:\w+>", "999999", rule)
             r = client.open(url, method=method, **kwargs)
             r.get_data()
             r.close()
