@@ -146,10 +146,19 @@ def test_the_module_graph_has_no_cycle() -> None:
     assert find_cycle(edges) is None, " → ".join(find_cycle(edges) or [])
 
 
+def is_page(module: str) -> bool:
+    """A console page module: `<domain>.pages` or a module of a `<domain>.pages` package."""
+    return "pages" in module.split(".")[2:]
+
+
 def test_the_domain_graph_has_no_cycle_beyond_shared_models() -> None:
+    """Services and views form layers without cycles. Console pages are left out: they are
+    leaves (the next test), free to combine the services of several domains on one page."""
     edges: dict[str, set[str]] = defaultdict(set)
     for i in PROJECT:
         if not i.source.startswith("server.") or i.source in COMPOSITION_ROOTS:
+            continue
+        if is_page(i.source):
             continue
         if i.source.startswith("server.migrations") or is_models(i.target):
             continue
@@ -157,6 +166,18 @@ def test_the_domain_graph_has_no_cycle_beyond_shared_models() -> None:
         if a != b:
             edges[a].add(b)
     assert find_cycle(edges) is None, " → ".join(find_cycle(edges) or [])
+
+
+def test_console_pages_are_leaves() -> None:
+    """Only the composition roots, and pages of the same domain, import a page module."""
+    wrong = [
+        f"{i.source}:{i.line} imports {i.target}"
+        for i in PROJECT
+        if is_page(i.target)
+        and i.source not in COMPOSITION_ROOTS
+        and not (is_page(i.source) and domain_of(i.source) == domain_of(i.target))
+    ]
+    assert wrong == []
 
 
 def test_cross_cutting_modules_import_no_domain() -> None:
