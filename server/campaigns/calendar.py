@@ -1,21 +1,30 @@
 """The fleet calendar: screens × days, what plays on each screen each (local) day, from the
 engine's timelines over the published content; conflicts and days with nothing scheduled
-marked."""
+marked. And a campaign's week: days × hours of what its own entries play."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import Organisation
-from server.campaigns.publications import load_published, rules_as_of, screens_facts
+from server.campaigns.models import Campaign
+from server.campaigns.publications import (
+    LiveSnapshot,
+    load_published,
+    rules_as_of,
+    rules_from_snapshot,
+    screens_facts,
+)
+from server.campaigns.snapshot import campaign_snapshot
 from server.errors import FieldError, ValidationFailed
-from server.scheduling import Schedule, day_start, zone
-from server.screens.models import Screen
+from server.scheduling import Schedule, day_start, occurrences, zone
+from server.screens.groups import descendant_group_ids
+from server.screens.models import Group, GroupMember, Screen
 
 MAX_DAYS: Final = 31
 
@@ -37,22 +46,36 @@ class CalendarRow:
     cells: tuple[CalendarCell, ...]
 
 
-def fleet_calendar(
-    session: Session, org: Organisation, first: date, days: int, now: datetime
-) -> list[CalendarRow]:
-    """Each screen of `org`'s subtree over `days` local days from `first`."""
+def _check_days(days: int) -> None:
     if not 1 <= days <= MAX_DAYS:
         raise ValidationFailed(
             f"a calendar shows 1 to {MAX_DAYS} days", [FieldError("days", f"1 to {MAX_DAYS}")]
         )
-    screens = list(
-        session.scalars(
-            select(Screen)
-            .join(Screen.organisation)
-            .where(Organisation.path.startswith(org.path))
-            .order_by(Screen.name, Screen.id)
-        )
+
+
+def fleet_calendar(
+    session: Session,
+    org: Organisation,
+    first: date,
+    days: int,
+    now: datetime,
+    group: Group | None = None,
+) -> list[CalendarRow]:
+    """Each screen of `org`'s subtree (only those in `group` or a group nested in it, when
+    given) over `days` local days from `first`."""
+    _check_days(days)
+    stmt = (
+        select(Screen)
+        .join(Screen.organisation)
+        .where(Organisation.path.startswith(org.path))
+        .order_by(Screen.name, Screen.id)
     )
+    if group is not None:
+        members = select(GroupMember.screen_id).where(
+            GroupMember.group_id.in_(sorted(descendant_group_ids(session, [group.id])))
+        )
+        stmt = stmt.where(Screen.id.in_(members))
+    screens = list(session.scalars(stmt))
     if not screens:
         return []
     content = load_published(session, now)
@@ -83,3 +106,68 @@ def fleet_calendar(
             done[key] = tuple(cells)
         rows.append(CalendarRow(screen.id, screen.name, screen.timezone, done[key]))
     return rows
+
+
+# -- a campaign's week --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HourCell:
+    """One hour of one day of a campaign: the playlists its entries play then, the
+    strongest first (layer, then priority), and whether a theme day (a one-day entry) is
+    among them."""
+
+    hour: int
+    playlists: tuple[str, ...]
+    theme: bool
+
+
+@dataclass(frozen=True)
+class WeekDay:
+    day: date
+    theme: tuple[str, ...]  # playlists of one-day entries on this day
+    hours: tuple[HourCell, ...]
+
+
+def campaign_week(campaign: Campaign, first: date, days: int = 7) -> list[WeekDay]:
+    """What the campaign's schedule entries play, hour by hour, in the campaign's zone.
+
+    Read from the campaign as it is now (draft or not) through the engine's own recurrence
+    expansion, targets aside: the week of the campaign, not of one screen. Entries naming
+    screen-local time are read in the campaign's zone here."""
+    _check_days(days)
+    snap = campaign_snapshot(campaign)
+    live = LiveSnapshot(0, campaign.id, datetime.min.replace(tzinfo=UTC), None, None, snap)
+    rules, playlists = rules_from_snapshot(live)
+    tz = zone(campaign.timezone)
+    start = day_start(first, tz)
+    end = day_start(first + timedelta(days=days), tz)
+    strength = {r.id: (int(r.layer), r.priority) for r in rules}
+    spans: list[tuple[datetime, datetime, str, bool]] = []
+    for rule in rules:
+        theme = rule.interval is None and rule.first_date == rule.last_date
+        for occ in occurrences(rule, campaign.timezone, start, end):
+            spans.append((occ.start, occ.end, rule.id, theme))
+    names = {r.id: playlists[r.playlist].name for r in rules}
+    out = []
+    for n in range(days):
+        day = first + timedelta(days=n)
+        cells = []
+        for hour in range(24):
+            lo = datetime(day.year, day.month, day.day, hour, tzinfo=tz)
+            hi = lo + timedelta(hours=1)
+            hits = [(rid, th) for s, e, rid, th in spans if s < hi and e > lo]
+            hits.sort(key=lambda h: strength[h[0]], reverse=True)
+            cells.append(
+                HourCell(
+                    hour=hour,
+                    playlists=tuple(dict.fromkeys(names[rid] for rid, _ in hits)),
+                    theme=any(th for _, th in hits),
+                )
+            )
+        day_lo, day_hi = day_start(day, tz), day_start(day + timedelta(days=1), tz)
+        theme_names = tuple(
+            dict.fromkeys(names[rid] for s, e, rid, th in spans if th and s < day_hi and e > day_lo)
+        )
+        out.append(WeekDay(day, theme_names, tuple(cells)))
+    return out
