@@ -27,6 +27,7 @@ from server.screens.groups import descendant_group_ids
 from server.screens.models import Group, GroupMember, Screen
 
 MAX_DAYS: Final = 31
+ALWAYS: Final = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,8 @@ def campaign_week(campaign: Campaign, first: date, days: int = 7) -> list[WeekDa
     screen-local time are read in the campaign's zone here."""
     _check_days(days)
     snap = campaign_snapshot(campaign)
-    live = LiveSnapshot(0, campaign.id, datetime.min.replace(tzinfo=UTC), None, None, snap)
+    # As if always published: the week shows the entries, not when they went live.
+    live = LiveSnapshot(0, campaign.id, ALWAYS, None, None, snap)
     rules, playlists = rules_from_snapshot(live)
     tz = zone(campaign.timezone)
     start = day_start(first, tz)
