@@ -20,11 +20,12 @@ from server.auth.policy import READ
 from server.auth.scope import in_scope, readable_org_clause
 from server.campaigns import calendar as cal
 from server.campaigns import services as crud
+from server.campaigns.pages.refusals import Refused, explain, page_input
 from server.db import get_session
-from server.errors import FieldError, KnownError, NotFound, ValidationFailed
+from server.errors import KnownError, NotFound
 from server.screens.groups import get_group
 from server.screens.models import Group
-from server.web.frame import REFUSED, PageResult, actor, page, query_int, refusal, scope
+from server.web.frame import REFUSED, PageResult, actor, page, query_int, scope
 
 bp = Blueprint("calendar_pages", __name__, template_folder="../templates")
 DEFAULT_DAYS: Final = 7
@@ -42,9 +43,7 @@ def _first_day(default: date) -> date:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise ValidationFailed(
-            _("The first day must be a date like 2026-01-05."), [FieldError("first", raw[:40])]
-        ) from None
+        raise page_input(_("The first day must be a date like 2026-01-05."), "first", raw) from None
 
 
 def _days() -> int:
@@ -52,9 +51,7 @@ def _days() -> int:
     if not raw:
         return DEFAULT_DAYS
     if not raw.isdigit() or not 1 <= int(raw) <= cal.MAX_DAYS:
-        raise ValidationFailed(
-            _("Show 1 to %(max)d days.", max=cal.MAX_DAYS), [FieldError("days", raw[:40])]
-        )
+        raise page_input(_("Show 1 to %(max)d days.", max=cal.MAX_DAYS), "days", raw)
     return int(raw)
 
 
@@ -88,7 +85,13 @@ def calendar() -> PageResult:
     """What plays on each screen of an organisation (or of a group) each day."""
     db, who = get_session(), actor()
     orgs, groups = _orgs(db, who), _groups(db, who)
-    context: dict[str, Any] = {"orgs": orgs, "groups": groups, "rows": [], "dates": []}
+    context: dict[str, Any] = {
+        "orgs": orgs,
+        "groups": groups,
+        "rows": [],
+        "dates": [],
+        "refused": Refused(),
+    }
     status = 200
     try:
         org = _chosen_org(db, who, orgs)
@@ -113,7 +116,7 @@ def calendar() -> PageResult:
     except REFUSED as exc:
         if isinstance(exc, NotFound):
             raise
-        context.update(refused=refusal(exc), org=None, group=None, first=None, days=DEFAULT_DAYS)
+        context.update(refused=explain(exc), org=None, group=None, first=None, days=DEFAULT_DAYS)
         status = exc.status
     context["weekday_name"] = weekday_name
     return render_template("calendars/fleet.html", **context), status
@@ -125,13 +128,13 @@ def campaign_week(campaign_id: int) -> PageResult:
     """A campaign's week, hour by hour, in the campaign's zone: theme days and windows."""
     db, who = get_session(), actor()
     campaign = crud.get_campaign(db, who, campaign_id)
-    status, refused, days = 200, [], []
+    status, refused, days = 200, Refused(), []
     first = campaign.start_date
     try:
         first = _first_day(campaign.start_date)
         days = cal.campaign_week(campaign, first, DEFAULT_DAYS)
     except KnownError as exc:
-        status, refused = exc.status, refusal(exc)
+        status, refused = exc.status, explain(exc)
     return (
         render_template(
             "calendars/campaign_week.html",

@@ -24,10 +24,10 @@ from server.auth.policy import READ
 from server.campaigns import desk as desk_service
 from server.campaigns import services as crud
 from server.campaigns import workflow
+from server.campaigns.pages.refusals import Refused, explain, page_input
 from server.config import Settings
 from server.db import get_session
-from server.errors import FieldError, ValidationFailed
-from server.web.frame import REFUSED, PageResult, actor, form_int, page, query_int, refusal, scope
+from server.web.frame import REFUSED, PageResult, actor, form_int, page, query_int, scope
 from server.web.i18n import signed_in_user
 
 bp = Blueprint("desk_pages", __name__, template_folder="../templates")
@@ -84,7 +84,7 @@ def _context(db: Session, who: Actor, **extra: Any) -> dict[str, Any]:
         "now": now,
         "in_zone": in_zone,
         "may_approve": _is_approver(who),
-        "refused": [],
+        "refused": Refused(),
         "notice": "",
         "comment_for": None,
         "comment": "",
@@ -142,10 +142,7 @@ def act() -> PageResult:
     campaign_id = form_int("campaign_id")
     try:
         if action not in ACTIONS or campaign_id is None:
-            raise ValidationFailed(
-                _("Choose a campaign and a step."),
-                [FieldError("action", "approve, send_back, publish or archive")],
-            )
+            raise page_input(_("Choose a campaign and a step."), "action", action)
         _act(db, who, action, campaign_id)
         db.commit()
     except REFUSED as exc:
@@ -153,7 +150,7 @@ def act() -> PageResult:
         context = _context(
             db,
             who,
-            refused=refusal(exc),
+            refused=explain(exc),
             comment_for=campaign_id if action == "send_back" else None,
             comment=request.form.get("comment", "")[:2000],
             confirm=campaign_id if action == "publish" else None,

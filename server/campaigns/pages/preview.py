@@ -25,6 +25,7 @@ from server.assets.variants import extension_for
 from server.auth.actors import Actor
 from server.auth.policy import READ
 from server.auth.scope import in_scope, readable_org_clause
+from server.campaigns.pages.refusals import Refused, explain, page_input
 from server.campaigns.preview import (
     AtInstant,
     PreviewItem,
@@ -36,11 +37,11 @@ from server.campaigns.preview import (
 )
 from server.config import Settings
 from server.db import get_session
-from server.errors import FieldError, NotFound, ValidationFailed
+from server.errors import NotFound
 from server.media.profiles import parse_profiles, profile_for
 from server.screens.groups import get_group, group_screens_select
 from server.screens.models import Group, Screen
-from server.web.frame import REFUSED, PageResult, actor, page, query_int, refusal
+from server.web.frame import REFUSED, PageResult, actor, page, query_int
 
 bp = Blueprint("preview_pages", __name__, template_folder="../templates")
 GROUP_SCREENS: Final = 50
@@ -107,9 +108,10 @@ def _instant(name: str, tz: ZoneInfo, default: datetime) -> datetime:
     try:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise ValidationFailed(
-            _("%(value)s is not a date and time.", value=raw[:40]),
-            [FieldError(name, "e.g. 2026-01-05T10:00")],
+        raise page_input(
+            _("%(value)s is not a date and time (e.g. 2026-01-05T10:00).", value=raw[:40]),
+            name,
+            raw,
         ) from None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
 
@@ -215,7 +217,7 @@ def preview() -> PageResult:
         "screen": None,
         "group": None,
         "group_rows": [],
-        "refused": [],
+        "refused": Refused(),
         "local": local,
         "why_words": why_words,
         "step_words": step_words,
@@ -238,5 +240,5 @@ def preview() -> PageResult:
     except REFUSED as exc:
         if isinstance(exc, NotFound):
             raise
-        context["refused"], status = refusal(exc), exc.status
+        context["refused"], status = explain(exc), exc.status
     return render_template("preview/preview.html", **context), status

@@ -130,7 +130,7 @@ def test_preview_of_a_group_and_its_refusals(
     assert "Branch 1" in table and "City hall lobby" not in table
     assert "group target beats all screens" in table
     r = client.get(f"/preview?screen_id={week.branch.id}&at=noon")
-    assert r.status_code == 422 and "noon is not a date and time." in r.text
+    assert r.status_code == 422 and "noon is not a date and time (e.g. 2026-01-05T10:00)." in r.text
     r = client.get(f"/preview?screen_id={week.branch.id}&from=2026-01-05T00:00&to=2026-03-01T00:00")
     assert r.status_code == 422 and "a timeline spans at most 31 days" in r.text
     theirs = objects.screen(session, world.other, "Theirs", world.other.created_at)
