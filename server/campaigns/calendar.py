@@ -37,6 +37,7 @@ class CalendarCell:
     default: bool  # the organisation's default playlist fills some of the day
     conflict: bool  # rules tied on layer, priority and target some time that day
     empty: bool  # no rule plays at all that day (the default playlist or the idle card)
+    theme: bool = False  # a one-day entry (a theme day) plays some of the day
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,9 @@ def fleet_calendar(
     if not screens:
         return []
     content = load_published(session, now)
-    schedule = Schedule(rules_as_of(content.rules, now))
+    rules = rules_as_of(content.rules, now)
+    schedule = Schedule(rules)
+    one_day = {r.id for r in rules if r.interval is None and r.first_date == r.last_date}
     names = {key: pl.name for key, pl in content.playlists.items()}
     dates = [first + timedelta(days=n) for n in range(days)]
     done: dict[object, tuple[CalendarCell, ...]] = {}
@@ -102,6 +105,7 @@ def fleet_calendar(
                         default=any(s.rule is None and s.playlist for s in segments),
                         conflict=any(s.conflict for s in segments),
                         empty=not won,
+                        theme=any(s.rule in one_day for s in won),
                     )
                 )
             done[key] = tuple(cells)

@@ -74,6 +74,10 @@ def step_words(step: str | None) -> str:
     }.get(step or "", step or "")
 
 
+def layer_words(layer: str) -> str:
+    return {"normal": _("normal"), "takeover": _("takeover")}.get(layer, layer)
+
+
 def why_words(won: RuleInfo, why: str | None, beaten: RuleInfo | None) -> str:
     """Why `won` won, in the viewer's language (the CLI's `why_text`, translated)."""
     if why == "only rule" or beaten is None:
@@ -221,6 +225,7 @@ def preview() -> PageResult:
         "local": local,
         "why_words": why_words,
         "step_words": step_words,
+        "layer_words": layer_words,
         "specificity_words": specificity_words,
         "now": now,
     }
