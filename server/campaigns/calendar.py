@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import Organisation
+from server.auth.actors import Actor
+from server.auth.scope import in_scope, reads
 from server.campaigns.models import Campaign
 from server.campaigns.publications import (
     LiveSnapshot,
@@ -21,9 +23,9 @@ from server.campaigns.publications import (
     screens_facts,
 )
 from server.campaigns.snapshot import campaign_snapshot
-from server.errors import FieldError, ValidationFailed
+from server.db import MAX_ID
+from server.errors import FieldError, NotFound, ValidationFailed
 from server.scheduling import Schedule, day_start, occurrences, zone
-from server.screens.groups import descendant_group_ids
 from server.screens.models import Group, GroupMember, Screen
 
 MAX_DAYS: Final = 31
@@ -46,6 +48,42 @@ class CalendarRow:
     screen: str
     timezone: str
     cells: tuple[CalendarCell, ...]
+
+
+NESTING: Final = 50  # deeper than any group tree; a corrupt loop cannot hang a request
+
+
+def readable_group(session: Session, actor: Actor, group_id: int) -> Group:
+    """A group whose screens the actor may look at (its subtrees' and their ancestors')."""
+    group = session.get(Group, group_id) if 0 < group_id <= MAX_ID else None
+    if group is None or not reads(actor, group.organisation):
+        raise NotFound(f"no group {group_id}")
+    return group
+
+
+def members_select(session: Session, group: Group) -> Select[int]:
+    """Ids of the screens in `group` or in a group nested below it."""
+    found = {group.id}
+    frontier = {group.id}
+    for _ in range(NESTING):
+        children = set(session.scalars(select(Group.id).where(Group.parent_id.in_(frontier))))
+        frontier = children - found
+        if not frontier:
+            break
+        found |= frontier
+    return select(GroupMember.screen_id).where(GroupMember.group_id.in_(sorted(found)))
+
+
+def group_screens(session: Session, actor: Actor, group: Group, limit: int) -> list[Screen]:
+    """The screens of `group` (nested groups included) the actor sees, by name."""
+    stmt = (
+        select(Screen)
+        .join(Screen.organisation)
+        .where(Screen.id.in_(members_select(session, group)), in_scope(actor))
+        .order_by(Screen.name, Screen.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
 
 
 def _check_days(days: int) -> None:
@@ -73,10 +111,7 @@ def fleet_calendar(
         .order_by(Screen.name, Screen.id)
     )
     if group is not None:
-        members = select(GroupMember.screen_id).where(
-            GroupMember.group_id.in_(sorted(descendant_group_ids(session, [group.id])))
-        )
-        stmt = stmt.where(Screen.id.in_(members))
+        stmt = stmt.where(Screen.id.in_(members_select(session, group)))
     screens = list(session.scalars(stmt))
     if not screens:
         return []

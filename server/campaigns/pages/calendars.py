@@ -23,7 +23,6 @@ from server.campaigns import services as crud
 from server.campaigns.pages.refusals import Refused, explain, page_input
 from server.db import get_session
 from server.errors import KnownError, NotFound
-from server.screens.groups import get_group
 from server.screens.models import Group
 from server.web.frame import REFUSED, PageResult, actor, page, query_int, scope
 
@@ -96,7 +95,7 @@ def calendar() -> PageResult:
     try:
         org = _chosen_org(db, who, orgs)
         group_id = query_int("group_id")
-        group = get_group(db, who, group_id) if group_id is not None else None
+        group = cal.readable_group(db, who, group_id) if group_id is not None else None
         if group is not None:
             org = group.organisation
         tz = ZoneInfo(org.timezone if org else "UTC")

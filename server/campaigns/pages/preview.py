@@ -25,6 +25,7 @@ from server.assets.variants import extension_for
 from server.auth.actors import Actor
 from server.auth.policy import READ
 from server.auth.scope import in_scope, readable_org_clause
+from server.campaigns.calendar import group_screens, readable_group
 from server.campaigns.pages.refusals import Refused, explain, page_input
 from server.campaigns.preview import (
     AtInstant,
@@ -39,7 +40,6 @@ from server.config import Settings
 from server.db import get_session
 from server.errors import NotFound
 from server.media.profiles import parse_profiles, profile_for
-from server.screens.groups import get_group, group_screens_select
 from server.screens.models import Group, Screen
 from server.web.frame import REFUSED, PageResult, actor, page, query_int
 
@@ -197,7 +197,7 @@ def _screen_part(db: Session, screen: Screen, now: datetime) -> dict[str, Any]:
 
 
 def _group_part(db: Session, who: Actor, group: Group, now: datetime) -> list[AtInstant]:
-    screens = db.scalars(group_screens_select(db, who, group.id).limit(GROUP_SCREENS))
+    screens = group_screens(db, who, group, GROUP_SCREENS)
     out = []
     for screen in screens:
         at = _instant("at", ZoneInfo(screen.timezone), now)
@@ -239,7 +239,7 @@ def preview() -> PageResult:
             context["screen"] = screen
             context.update(_screen_part(db, screen, now))
         elif group_id is not None:
-            group = get_group(db, who, group_id)
+            group = readable_group(db, who, group_id)
             context["group"] = group
             context["group_rows"] = _group_part(db, who, group, now)
     except REFUSED as exc:
