@@ -280,3 +280,47 @@ def test_the_preview_says_why_the_city_campaign_wins_on_the_bank_branch(
     assert "group target beats all screens" in group.locator("#group-screens").inner_text()
     shot(group, "preview-group-390-en")
     assert console.take_errors() == []
+
+
+WATCH_CSP = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", e => window.__csp.push(e.violatedDirective));
+"""
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_every_desk_calendar_and_preview_page_at_390_px(
+    console: Console, world: DeskWorld, locale: str
+) -> None:
+    from babel.messages.pofile import read_po
+
+    from server.web.i18n import TRANSLATIONS
+
+    with (TRANSLATIONS / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        english = [m.id for m in read_po(f) if isinstance(m.id, str) and " " in m.id]
+    at = f"{world.theme_day.isoformat()}T10:00"
+    pages = (
+        "/desk",
+        "/calendar",
+        f"/calendar?organisation_id={world.city_id}&first={world.first.isoformat()}&days=7",
+        f"/calendar?group_id={world.group_id}",
+        f"/campaigns/{world.province_campaign}/calendar",
+        f"/campaigns/{world.city_campaign}/calendar",
+        "/preview",
+        f"/preview?screen_id={world.branch_id}&at={at}",
+        f"/preview?group_id={world.group_id}&at={at}",
+    )
+    page = console.page(locale, width=390, height=844)
+    page.context.add_init_script(WATCH_CSP)
+    console.sign_in(page, APPROVER)
+    for path in pages:
+        response = page.goto(console.url(path))
+        assert response is not None and response.status == 200, path
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("window.__csp") == [], path
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1, path
+        if locale == "zh-CN":
+            text = page.locator("main").inner_text()
+            assert [e for e in english if e in text] == [], path
+    shot(page, f"preview-group-390-{locale}")
+    assert console.take_errors() == []

@@ -59,6 +59,43 @@ def test_the_fleet_calendar_marks_days_with_nothing_and_conflicts(
     assert "nothing scheduled" in r.text
 
 
+def test_the_fleet_calendar_marks_a_conflict(
+    client: FlaskClient, session: Session, world: Any
+) -> None:
+    """Two entries of one publication tie on layer, priority and target on one day."""
+    published_week(client, session, world)
+    now = world.city.created_at
+    one = objects.playlist(
+        session, world.province, "Clash A", now,
+        assets=[objects.asset(session, world.province, "clash-a", now)],
+    )  # fmt: skip
+    two = objects.playlist(
+        session, world.province, "Clash B", now,
+        assets=[objects.asset(session, world.province, "clash-b", now)],
+    )  # fmt: skip
+    h = world["approver"].headers
+    r = client.post(
+        "/api/v1/campaigns",
+        json={"name": "Clash", "organisation_id": world.province.id, "timezone": "Asia/Shanghai",
+              "start_date": "2026-01-08", "end_date": "2026-01-08"},
+        headers=h,
+    )  # fmt: skip
+    clash = r.json["id"]
+    for playlist in (one, two):
+        r = client.post(
+            f"/api/v1/campaigns/{clash}/entries",
+            json={"playlist_id": playlist.id, "priority": 9},
+            headers=h,
+        )
+        assert r.status_code == 201, r.json
+    assert step(client, clash, "publish", world["approver"]) == 200
+    sign_in(client, "viewer@province.test")
+    r = client.get(f"/calendar?organisation_id={world.city.id}&first=2026-01-07&days=3")
+    lobby = cells_of(r.text, "City hall lobby")
+    assert lobby.count('class="cal-conflict"') == 1 and "Clash A" in lobby
+    assert '<span class="flag">conflict</span>' in lobby
+
+
 def test_the_fleet_calendar_refuses_bad_input_with_a_reason(
     client: FlaskClient, session: Session, world: Any
 ) -> None:
