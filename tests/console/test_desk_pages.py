@@ -142,6 +142,26 @@ def world(console: Console) -> Iterator[DeskWorld]:
     yield DeskWorld(city_id, week["id"], branch_week["id"], branch_id, group_id, first, theme_day)
 
 
+def render_variant(console: Console, title: str, width: int, height: int) -> str:
+    """Make the variant a width x height screen would download (as its first poll would)."""
+    from sqlalchemy import select
+
+    from server.assets.models import Asset
+    from server.assets.variants import deliver
+    from server.media.profiles import parse_profiles
+    from server.storage import make_store
+
+    settings = console.server.settings()
+    with console.server.session() as session:
+        asset = session.scalar(select(Asset).where(Asset.title == title))
+        assert asset is not None
+        delivered = deliver(
+            session, make_store(settings), asset, width, height, "contain",
+            profiles=parse_profiles(settings.screen_profiles), now=datetime.now().astimezone(),
+        )  # fmt: skip
+        return delivered.url
+
+
 def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
@@ -256,6 +276,7 @@ def test_the_preview_says_why_the_city_campaign_wins_on_the_bank_branch(
     console: Console, world: DeskWorld
 ) -> None:
     at = f"{world.theme_day.isoformat()}T10:00"
+    variant = render_variant(console, "Branch slogans", 1920, 1080)
     for locale, because in (
         ("en", "Specificity: a group target beats all screens."),
         ("zh-CN", "精确度：分组目标胜过全部屏幕。"),
@@ -273,6 +294,8 @@ def test_the_preview_says_why_the_city_campaign_wins_on_the_bank_branch(
         poster = page.locator("#poster")
         poster.wait_for()
         assert poster.evaluate("i => i.complete && i.naturalWidth > 0")
+        assert poster.get_attribute("src") == variant  # the URL the screen downloads
+        assert "1920x1080" in page.locator("#on-screen figcaption").inner_text()
         shot(page, f"preview-branch-{locale}")
     group = console.page("en", width=390, height=844)
     console.sign_in(group, APPROVER)
@@ -323,4 +346,24 @@ def test_every_desk_calendar_and_preview_page_at_390_px(
             text = page.locator("main").inner_text()
             assert [e for e in english if e in text] == [], path
     shot(page, f"preview-group-390-{locale}")
+    assert console.take_errors() == []
+
+
+def test_a_playlist_edited_after_publishing_shows_on_the_desk_with_why(
+    console: Console, world: DeskWorld
+) -> None:
+    admin = rest(console, console.admin)
+    playlists = call(admin, console, "GET", "/playlists", params={"name": "Finance Day"})
+    (summary,) = [p for p in playlists["items"] if p["name"] == "Finance Day"]
+    finance = call(admin, console, "GET", f"/playlists/{summary['id']}")
+    items = [{"asset_id": i["asset_id"], "duration_ms": 20_000} for i in finance["items"]]
+    call(admin, console, "PUT", f"/playlists/{finance['id']}/items", json={"items": items})
+    page = console.page("zh-CN")
+    console.sign_in(page, APPROVER)
+    page.goto(console.url("/desk"))
+    returned = page.locator("#returned-table")
+    row = returned.locator("tr", has_text="Cyber Week")
+    assert "审核后，其播放列表“Finance Day”被 admin@province.test 修改。" in row.inner_text()
+    assert "草稿" in row.inner_text()
+    shot(page, "desk-returned-zh")
     assert console.take_errors() == []
