@@ -1,5 +1,6 @@
 """The approval desk: campaigns waiting for an approver, each with what changed since its
-last published version; and the campaigns approved and waiting to be published."""
+last published version; the campaigns approved and waiting to be published; what each
+would show and the conflicts it would bring; and the campaigns lately sent back to draft."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import Organisation, Role, User
 from server.auth.actors import Actor
-from server.auth.scope import role_clause
+from server.auth.models import AuditEvent
+from server.auth.scope import in_scope, role_clause
 from server.campaigns.describe import Names, entry_from_snapshot
-from server.campaigns.files.plan import Change, diff
+from server.campaigns.files.notes import Note, campaign_notes
+from server.campaigns.files.plan import Change, ConflictNote, conflicts, current_state, diff
+from server.campaigns.files.scene import scene
 from server.campaigns.files.state import CampaignState, ItemState
 from server.campaigns.models import Campaign, CampaignStatus, Publication
 from server.campaigns.snapshot import campaign_snapshot
@@ -92,6 +96,26 @@ class Desk:
         return {"waiting": len(self.waiting), "approved": len(self.approved)}
 
 
+def waiting_count(session: Session, actor: Actor) -> int:
+    """How many submitted campaigns this actor may approve (not their own): one query,
+    cheap enough for the navigation of every page."""
+    return int(
+        session.scalar(
+            select(func.count(Campaign.id))
+            .join(Organisation, Organisation.id == Campaign.organisation_id)
+            .where(
+                Campaign.status == CampaignStatus.SUBMITTED,
+                role_clause(actor, Organisation.path, Role.APPROVER),
+                or_(
+                    Campaign.submitted_by_id.is_(None),
+                    Campaign.submitted_by_id != (actor.user_id or 0),
+                ),
+            )
+        )
+        or 0
+    )
+
+
 def approval_desk(session: Session, actor: Actor) -> Desk:
     """Submitted and approved campaigns of the organisations the actor approves for."""
     rows = session.execute(
@@ -120,3 +144,111 @@ def approval_desk(session: Session, actor: Actor) -> Desk:
         else:
             desk.approved.append(item)
     return desk
+
+
+# -- what the desk shows beside each campaign ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreviewPoster:
+    asset_id: int
+    sha256: str
+    kind: str
+    title: str
+    duration_ms: int
+
+
+@dataclass(frozen=True)
+class Review:
+    """What an approver looks at before approving: the posters of each playlist the
+    campaign schedules, the conflicts it would bring to screens and the plan's notes."""
+
+    playlists: dict[str, tuple[PreviewPoster, ...]]
+    conflicts: list[ConflictNote]
+    notes: list[Note]
+
+
+def review(session: Session, campaign: Campaign, now: datetime) -> Review:
+    """The campaign as `campaign plan` sees it against what is published; reads only."""
+    state = current_state(session, campaign)
+    org = session.get(Organisation, campaign.organisation_id)
+    assert org is not None
+    seen = scene(session, org, state, campaign.id, now)
+    playlists: dict[str, tuple[PreviewPoster, ...]] = {}
+    for entry in campaign.entries:
+        pl = entry.playlist
+        if pl.name not in playlists:
+            playlists[pl.name] = tuple(
+                PreviewPoster(
+                    asset_id=i.asset.id,
+                    sha256=i.asset.sha256,
+                    kind=str(i.asset.kind),
+                    title=i.asset.title or i.asset.original_name or i.asset.sha256[:12],
+                    duration_ms=i.duration_ms,
+                )
+                for i in pl.items
+            )
+    return Review(
+        playlists=playlists,
+        conflicts=conflicts(seen, state),
+        notes=campaign_notes(seen, state, org, None, now),
+    )
+
+
+# -- campaigns sent back to draft -------------------------------------------------------------
+
+RETURN_ACTIONS = ("back_to_draft", "send_back")
+
+
+@dataclass(frozen=True)
+class Returned:
+    """One return to draft: when, by whom, why, and the campaign's status now."""
+
+    at: datetime
+    campaign_id: int
+    campaign: str
+    timezone: str  # the campaign's, in which the desk shows `at`
+    organisation: str
+    actor: str
+    reason: str
+    playlist: str | None  # the edited playlist, for a return caused by a playlist edit
+    sent_back: bool  # an approver's "send back" (else an edit)
+    status_now: str
+
+
+def returned(
+    session: Session, actor: Actor, scope_path: str | None, limit: int = 20
+) -> list[Returned]:
+    """The latest returns to draft of campaigns the actor reads, within `scope_path`."""
+    stmt = (
+        select(AuditEvent, Campaign, Organisation.name)
+        .join(Campaign, AuditEvent.object_id == cast(Campaign.id, String))
+        .join(Organisation, Organisation.id == Campaign.organisation_id)
+        .where(
+            AuditEvent.object_type == "campaign",
+            AuditEvent.action.in_(RETURN_ACTIONS),
+            in_scope(actor),
+        )
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    )
+    if scope_path:
+        stmt = stmt.where(Organisation.path.startswith(scope_path))
+    out = []
+    for event, campaign, org_name in session.execute(stmt):
+        after = (event.summary or {}).get("after", {})
+        out.append(
+            Returned(
+                at=event.at,
+                campaign_id=campaign.id,
+                campaign=campaign.name,
+                timezone=campaign.timezone,
+                organisation=org_name,
+                actor=event.actor,
+                reason=str(after.get("reason", "")),
+                playlist=after.get("playlist"),
+                sent_back=event.action == "send_back",
+                status_now=campaign.status.value,
+            )
+        )
+    return out

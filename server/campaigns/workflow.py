@@ -26,8 +26,12 @@ from server.campaigns.models import Campaign, CampaignStatus, Publication, Sched
 from server.campaigns.snapshot import campaign_snapshot
 from server.config import Settings
 from server.errors import Conflict, FieldError, Forbidden, ValidationFailed
+from server.playlists.models import Playlist
 
-__all__ = ["SYSTEM", "approve", "archive", "publish", "submit"]
+__all__ = ["SYSTEM", "approve", "archive", "publish", "send_back", "submit"]
+
+# The longest comment a campaign keeps as its reason for being a draft again.
+REASON_MAX = 300
 
 
 def actor_id(actor: Actor) -> int | None:
@@ -210,7 +214,43 @@ def back_to_draft(campaign: Campaign, reason: str = "") -> None:
     campaign.approved_by_id = None
     campaign.approved_snapshot = None
     if reason:
-        campaign.draft_reason = reason[:300]
+        campaign.draft_reason = reason[:REASON_MAX]
+
+
+def send_back(
+    session: Session, campaign: Campaign, actor: Actor, now: datetime, comment: str
+) -> Campaign:
+    """An approver returns a submitted or approved campaign to draft, saying why.
+
+    The comment is required (the operator must learn what to change); it becomes the
+    campaign's `draft_reason` and is kept in the audit log."""
+    actor.require(org_path(session, campaign), Role.APPROVER)
+    _require_status(campaign, (CampaignStatus.SUBMITTED, CampaignStatus.APPROVED), "send back")
+    comment = " ".join(comment.split())
+    if not comment:
+        raise ValidationFailed(
+            "say why the campaign goes back to draft", [FieldError("comment", "required")]
+        )
+    if len(comment) > REASON_MAX:
+        raise ValidationFailed(
+            f"the comment is longer than {REASON_MAX} characters",
+            [FieldError("comment", f"at most {REASON_MAX} characters")],
+        )
+    was = campaign.status.value
+    back_to_draft(campaign, comment)
+    campaign.updated_at = now
+    audit.record(
+        session,
+        actor,
+        now,
+        "send_back",
+        "campaign",
+        campaign.id,
+        campaign.organisation_id,
+        before={"status": was},
+        after={"status": CampaignStatus.DRAFT.value, "reason": campaign.draft_reason},
+    )
+    return campaign
 
 
 # A campaign in these states has content someone approved (or is about to approve).
@@ -239,7 +279,8 @@ def playlist_edited(
             .order_by(Campaign.id)
         )
     )
-    reason = f"playlist {playlist_id} {what} by {actor.label}"
+    name = session.scalar(select(Playlist.name).where(Playlist.id == playlist_id)) or ""
+    reason = f"playlist {playlist_id} ({name!r}) {what} by {actor.label}"
     for campaign in campaigns:
         was = campaign.status.value
         back_to_draft(campaign, reason)
@@ -253,6 +294,11 @@ def playlist_edited(
             campaign.id,
             campaign.organisation_id,
             before={"status": was},
-            after={"status": CampaignStatus.DRAFT.value, "reason": campaign.draft_reason},
+            after={
+                "status": CampaignStatus.DRAFT.value,
+                "reason": campaign.draft_reason,
+                "playlist_id": playlist_id,
+                "playlist": name,
+            },
         )
     return campaigns

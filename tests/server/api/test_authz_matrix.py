@@ -621,12 +621,15 @@ CAMPAIGN_PAGES: dict[tuple[str, str], dict[str, int | str]] = {
 # The approval desk.
 DESK_PAGES: dict[tuple[str, str], dict[str, int | str]] = {
     ("GET", "/desk"): PAGE,
+    ("POST", "/desk"): page_post(422),  # an empty form names no campaign and no step
 }
 
 # The calendars, and what plays where and why.
 CALENDAR_AND_PREVIEW_PAGES: dict[tuple[str, str], dict[str, int | str]] = {
     ("GET", "/calendar"): PAGE,
     ("GET", "/preview"): PAGE,
+    # Called with the rule as its URL, which names no campaign: nobody finds it.
+    ("GET", "/campaigns/<int:campaign_id>/calendar"): {c: 404 for c in CALLERS},
 }
 
 # Reports and the audit log.
