@@ -16,8 +16,9 @@ from server.auth.models import AuditEvent
 from server.campaigns.models import Campaign, CampaignStatus
 from server.playlists.models import Playlist
 
-# The reasons `workflow.playlist_edited` and `services._edited` write.
-_PLAYLIST: Final = re.compile(r"^playlist (\d+) (items changed|renamed) by (.+)$")
+# The reasons `workflow.playlist_edited` and `services._edited` write (the playlist's name,
+# in parentheses, since the name is also kept in the audit event).
+_PLAYLIST: Final = re.compile(r"^playlist (\d+)(?: \(.*\))? (items changed|renamed) by (.+)$")
 _CAMPAIGN: Final = re.compile(r"^campaign edited by (.+)$")
 _LOOK_BACK: Final = 50
 _REVIEW_STEPS: Final = ("submit", "approve", "publish", "archive")
@@ -25,7 +26,8 @@ _REVIEW_STEPS: Final = ("submit", "approve", "publish", "archive")
 
 @dataclass(frozen=True)
 class DraftWhy:
-    """`kind`: "items", "renamed", "campaign", or "other" (then only `reason` is known)."""
+    """`kind`: "items", "renamed", "campaign", "sent_back" (an approver's comment is the
+    reason), or "other" (then only `reason` is known)."""
 
     kind: str
     reason: str
@@ -45,23 +47,27 @@ def why_draft(session: Session, campaign: Campaign) -> DraftWhy | None:
         .order_by(AuditEvent.id.desc())
         .limit(_LOOK_BACK)
     ).all()
+    returned = next(
+        (
+            e
+            for e in events
+            if e.action in ("back_to_draft", "send_back")
+            and e.summary.get("after", {}).get("reason") == reason
+        ),
+        None,
+    )
+    if returned is not None and returned.action == "send_back":
+        return DraftWhy(kind="sent_back", reason=reason, who=returned.actor, when=returned.at)
     if found := _PLAYLIST.match(reason):
+        after = returned.summary.get("after", {}) if returned is not None else {}
         playlist = session.get(Playlist, int(found.group(1)))
-        when = next(
-            (
-                e.at
-                for e in events
-                if e.action == "back_to_draft"
-                and e.summary.get("after", {}).get("reason") == reason
-            ),
-            None,
-        )
+        name = after.get("playlist") or (playlist.name if playlist is not None else "")
         return DraftWhy(
             kind="items" if found.group(2) == "items changed" else "renamed",
             reason=reason,
             who=found.group(3),
-            when=when,
-            playlist=playlist.name if playlist is not None else f"#{found.group(1)}",
+            when=returned.at if returned is not None else None,
+            playlist=name or f"#{found.group(1)}",
         )
     if found := _CAMPAIGN.match(reason):
         who = found.group(1)

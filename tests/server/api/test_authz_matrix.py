@@ -628,8 +628,7 @@ DESK_PAGES: dict[tuple[str, str], dict[str, int | str]] = {
 CALENDAR_AND_PREVIEW_PAGES: dict[tuple[str, str], dict[str, int | str]] = {
     ("GET", "/calendar"): PAGE,
     ("GET", "/preview"): PAGE,
-    # Called with the rule as its URL, which names no campaign: nobody finds it.
-    ("GET", "/campaigns/<int:campaign_id>/calendar"): {c: 404 for c in CALLERS},
+    ("GET", "/campaigns/<int:campaign_id>/calendar"): {**PAGE, "operator": 404},
 }
 
 # Reports and the audit log.

@@ -241,6 +241,25 @@ def test_editing_an_approved_campaigns_entry_sends_it_back_to_draft(
     assert "op@city.test edited the campaign after it was submitted" in page
 
 
+def test_sent_back_by_an_approver_the_page_quotes_the_comment_and_names_them(
+    client: FlaskClient, session: Session, world: Any, clock: SettableClock
+) -> None:
+    row = approved(session, world, clock)
+    approver = world["approver"].user.email
+    token = sign_in(client, approver)
+    comment = "Poster <b> is last year's"
+    r = client.post(
+        "/desk",
+        data={"csrf_token": token, "action": "send_back", "campaign_id": row.id,
+              "comment": comment},
+    )  # fmt: skip
+    assert r.status_code in (200, 302, 303), r.text
+    assert status_of(session, row.id) is CampaignStatus.DRAFT
+    page = client.get(f"/campaigns/{row.id}").text
+    assert f"{approver} sent the campaign back with this comment:" in page
+    assert "Poster &lt;b&gt; is last year&#39;s" in page
+
+
 # --- the editor ------------------------------------------------------------------------
 
 
