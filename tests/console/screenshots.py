@@ -1,16 +1,22 @@
-"""`scripts/screenshots`: a small fleet on a real server, photographed in a real Chromium."""
+"""`scripts/screenshots`: a small fleet on a real server, photographed in a real Chromium.
+
+The fleet has a published province campaign (a week of posters, Finance Day as a theme
+day), a city campaign waiting on the approval desk, and a few days of plays, so that the
+desk, the calendars, the preview and the reports have something to show."""
 
 from __future__ import annotations
 
 import io
 import sys
 import tempfile
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import requests
 from PIL import Image, ImageDraw
 from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from tests.console.conftest import (
     CHROMIUM,
@@ -22,6 +28,8 @@ from tests.console.conftest import (
 )
 
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
+OPERATOR = "op@city.test"
+Json = dict[str, Any]
 LOCALES = {"en": "en", "zh": "zh-CN"}
 
 
@@ -70,9 +78,6 @@ def populate(base: str, server) -> int:  # type: ignore[no-untyped-def]
     ).json()
     with server.session() as session:
         city = session.scalar(select(Organisation).where(Organisation.name == "City"))
-        now = server.settings().clock_file and None
-        from datetime import UTC, datetime
-
         now = datetime.now(UTC)
         rows = []
         names = [
@@ -118,7 +123,79 @@ def populate(base: str, server) -> int:  # type: ignore[no-untyped-def]
         from server.screens.models import GroupMember
 
         session.execute(insert(GroupMember), [{"group_id": group["id"], "screen_id": first.id}])
-        return first.id
+        add_plays(session, now, assets)
+    campaigns(base, http, city.id, assets)
+    return first.id
+
+
+def campaigns(base: str, http: requests.Session, city_id: int, assets: list[Json]) -> None:
+    """The province's week (published; tomorrow is Finance Day) and the city's week for its
+    bank branches, submitted by a city operator and waiting on the desk."""
+    today = date.today()
+    dates = {"timezone": "Asia/Shanghai", "start_date": today.isoformat(),
+             "end_date": (today + timedelta(days=6)).isoformat()}  # fmt: skip
+
+    def call(session: requests.Session, path: str, body: Json) -> Json:
+        r = session.post(f"{base}/api/v1{path}", json=body, timeout=30)
+        r.raise_for_status()
+        return r.json() if r.content else {}
+
+    def playlist(session: requests.Session, org: int, name: str, asset: Json) -> int:
+        body = {"name": name, "organisation_id": org,
+                "items": [{"asset_id": asset["id"], "duration_ms": 10_000}]}  # fmt: skip
+        return int(call(session, "/playlists", body)["id"])
+
+    week = call(http, "/campaigns", {"name": "Cybersecurity Week", "organisation_id": 1, **dates})
+    call(http, f"/campaigns/{week['id']}/entries",
+         {"playlist_id": playlist(http, 1, "Week posters", assets[0])})  # fmt: skip
+    theme = (today + timedelta(days=1)).isoformat()
+    call(http, f"/campaigns/{week['id']}/entries",
+         {"playlist_id": playlist(http, 1, "Finance Day", assets[2]), "first_date": theme,
+          "last_date": theme, "priority": 1})  # fmt: skip
+    call(http, f"/campaigns/{week['id']}/publish", {})
+
+    operator = requests.Session()
+    r = operator.post(f"{base}/api/v1/session",
+                      json={"email": OPERATOR, "password": PASSWORD}, timeout=10)  # fmt: skip
+    operator.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+    branch = call(operator, "/campaigns", {"name": "Bank branch week", "organisation_id": city_id,
+                                           **dates})  # fmt: skip
+    call(operator, f"/campaigns/{branch['id']}/entries",
+         {"playlist_id": playlist(operator, city_id, "Branch slogans", assets[1]),
+          "priority": 1, "windows": [{"start": "09:00", "end": "17:00"}]})  # fmt: skip
+    call(operator, f"/campaigns/{branch['id']}/submit", {})
+
+
+def add_plays(session: Session, now: datetime, assets: list[Json]) -> None:
+    """A week of proof of play: each screen plays the posters a few times a day."""
+    from server.reports.models import PlayEvent
+    from server.screens.models import Screen
+
+    screens = session.execute(select(Screen.id, Screen.name, Screen.organisation_id)).all()
+    rows = []
+    for day in range(7):
+        for n, (screen_id, name, org) in enumerate(screens):
+            for k in range(2 + (day + n) % 4):
+                asset = assets[(day + k) % len(assets)]
+                start = now - timedelta(days=day, hours=k + 1, minutes=n)
+                rows.append({
+                    "event_id": f"e-{day}-{screen_id}-{k}", "screen_id": screen_id,
+                    "screen_name": name, "organisation_id": org,
+                    "asset_sha256": asset["sha256"], "asset_title": asset["title"],
+                    "playlist": "Week posters", "campaign": "Cybersecurity Week",
+                    "start": start, "end": start + timedelta(seconds=10),
+                    "duration_ms": 10_000, "received_at": now,
+                })  # fmt: skip
+    session.execute(insert(PlayEvent), rows)
+
+
+def city_operator(server) -> None:  # type: ignore[no-untyped-def]
+    from server.accounts.models import Organisation, Role
+    from server.accounts.users import add_user
+
+    with server.session() as session:
+        city = session.scalar(select(Organisation).where(Organisation.name == "City"))
+        add_user(session, OPERATOR, PASSWORD, city, Role.OPERATOR, datetime.now(UTC))
 
 
 def main(out: Path) -> None:
@@ -131,12 +208,21 @@ def main(out: Path) -> None:
         server = start_module_server(Path(folder))
         try:
             seed(server)
+            city_operator(server)
             screen_id = populate(server.base_url, server)
+            tomorrow = (date.today() + timedelta(days=1)).isoformat()
             pages = {
                 "dashboard": "/fleet",
                 "screen": f"/screens/{screen_id}",
                 "media": "/media",
                 "pairing": "/screens/pair",
+                "campaigns": "/campaigns",
+                "desk": "/desk",
+                "calendar": f"/calendar?organisation_id=1&first={date.today()}&days=7",
+                "campaign-week": "/campaigns/1/calendar",
+                "preview": f"/preview?screen_id={screen_id}&at={tomorrow}T10:00",
+                "reports": "/reports",
+                "audit": "/audit",
             }
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
