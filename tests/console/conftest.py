@@ -174,7 +174,13 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
 
     tmp = tmp_path_factory.mktemp("console")
     server = start_module_server(
-        tmp, {"poll_interval_s": 1, "heartbeat_flush_s": 1, "screen_profiles": "1920x1080,320x180"}
+        tmp,
+        {
+            "poll_interval_s": 1,
+            "publish_margin_s": 3,  # a publish takes effect 4 s later: tests wait for it
+            "heartbeat_flush_s": 1,
+            "screen_profiles": "1920x1080,320x180",
+        },
     )
     org_id = seed(server)
     playwright = sync_playwright().start()

@@ -21,7 +21,8 @@ from tests.integration.player.content import png
 from tests.integration.player.players import PlayerProcess, slot_at, wait_for
 from tests.reliability.observer import Seen, observing
 
-pytestmark = pytest.mark.integration
+# Alone: other tests' load on the cores would be measured as the players' lateness.
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 COLOURS = [(200, 30, 30), (30, 160, 40), (30, 60, 200), (230, 200, 20), (150, 40, 170)]
 DURATIONS_MS = [600, 900, 600, 1200, 600]
