@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
@@ -17,24 +17,18 @@ from server.assets.models import Asset
 from server.auth.actors import ROLE_RANK, Actor
 from server.auth.policy import READ, WRITE
 from server.auth.scope import in_scope
-from server.config import Settings
 from server.db import get_session
 from server.media.profiles import Profile, parse_profile
 from server.storage import get_store
-from server.web.frame import REFUSED, PageResult, actor, form_int, is_htmx, page, refusal
+from server.web.frame import REFUSED, PageResult, actor, form_int, is_htmx, page, refusal, settings
 
 bp = Blueprint("assets_pages", __name__, template_folder="templates")
 PAGE_SIZE: Final = 60
 SLOGAN_MAX: Final = 500
 
 
-def _settings() -> Settings:
-    settings: Settings = current_app.config["SIGNAGE"]
-    return settings
-
-
 def _limits() -> uploads.MediaLimits:
-    return uploads.MediaLimits.from_settings(_settings())
+    return uploads.MediaLimits.from_settings(settings())
 
 
 def _operated(who: Actor) -> list[Organisation]:

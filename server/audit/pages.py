@@ -27,13 +27,12 @@ from server.auth.scope import in_scope
 from server.db import MAX_ID, get_session
 from server.errors import FieldError, NotFound, ValidationFailed
 from server.scheduling.localtime import day_start
-from server.web.frame import REFUSED, PageResult, actor, page, refusal
+from server.web.frame import REFUSED, PageResult, actor, page, query_day, refusal
 from server.web.i18n import zone_name
 
 bp = Blueprint("auth_pages", __name__, template_folder="templates")
 PAGE_SIZE: Final = 50
 MAX_OFFSET: Final = 10_000_000
-FIRST_YEAR, LAST_YEAR = 2000, 2100
 # An object's console page, by its kind in the log ({id}: the object's id).
 OBJECT_PAGES: Final = {
     "screen": "/screens/{id}",
@@ -77,20 +76,6 @@ def field_labels() -> dict[str, str]:
     }
 
 
-def _day(name: str, errors: list[FieldError]) -> date | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        day = None
-    if day is None or len(raw) != 10 or not FIRST_YEAR <= day.year <= LAST_YEAR:
-        errors.append(FieldError(name, _("a date such as 2026-01-31")))
-        return None
-    return day
-
-
 def _number(name: str, errors: list[FieldError], most: int) -> int | None:
     raw = request.args.get(name, "").strip()
     if not raw:
@@ -118,8 +103,8 @@ def audit_args() -> AuditArgs:
         action=_text("action", 40, errors),
         object_type=_text("object_type", 40, errors),
         organisation_id=org_id or None,
-        since=_day("since", errors),
-        until=_day("until", errors),
+        since=query_day("since", errors),
+        until=query_day("until", errors),
         offset=_number("offset", errors, MAX_OFFSET) or 0,
     )
     if args.since and args.until and args.since > args.until:

@@ -31,13 +31,12 @@ from server.reports.plays import GROUPS, MAX_REPORT_DAYS, Report
 from server.reports.views import report_csv
 from server.scheduling.localtime import check_zone, day_containing, zone
 from server.screens.models import Group, Screen
-from server.web.frame import REFUSED, PageResult, actor, page, refusal
+from server.web.frame import REFUSED, PageResult, actor, page, query_day, refusal
 
 bp = Blueprint("reports_pages", __name__, template_folder="templates")
 DEFAULT_GROUPS: Final = ("day", "campaign")
 DEFAULT_DAYS: Final = 7
 ZONES: Final = ("UTC", "Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Europe/London")
-FIRST_YEAR, LAST_YEAR = 2000, 2100
 MAX_OPTIONS: Final = 500
 MAX_SHOWN: Final = 1000  # rows on the page; the totals and the CSV have them all
 
@@ -83,20 +82,6 @@ def _id(name: str, errors: list[FieldError]) -> int | None:
     return int(raw)
 
 
-def _day(name: str, errors: list[FieldError]) -> date | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        day = None
-    if day is None or len(raw) != 10 or not FIRST_YEAR <= day.year <= LAST_YEAR:
-        errors.append(FieldError(name, _("a date such as 2026-01-31")))
-        return None
-    return day
-
-
 def _groups(errors: list[FieldError]) -> tuple[str, ...]:
     given = [v for raw in request.args.getlist("group_by") for v in raw.split(",") if v.strip()]
     if not given:
@@ -119,8 +104,8 @@ def report_args() -> ReportArgs:
         playlist=_text("playlist", 200, errors),
         screen_id=_id("screen_id", errors),
         group_id=_id("group_id", errors),
-        since=_day("since", errors),
-        until=_day("until", errors),
+        since=query_day("since", errors),
+        until=query_day("until", errors),
         timezone=_text("timezone", 64, errors),
     )
     if args.timezone is not None and check_zone(args.timezone) is not None:

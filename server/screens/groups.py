@@ -41,6 +41,17 @@ def get_group(session: Session, actor: Actor, group_id: int, role: Role = Role.V
     return group
 
 
+def readable_groups(session: Session, actor: Actor) -> list[Group]:
+    """Every group of the organisations the actor reads, by name (for pickers)."""
+    stmt = (
+        select(Group)
+        .join(Organisation, Organisation.id == Group.organisation_id)
+        .where(readable_org_clause(actor))
+        .order_by(Group.name)
+    )
+    return list(session.scalars(stmt))
+
+
 def descendant_group_ids(session: Session, group_ids: Iterable[int]) -> set[int]:
     """The given groups and every group nested below them."""
     found = {g for g in group_ids if 0 < g <= MAX_ID}

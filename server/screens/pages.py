@@ -12,7 +12,7 @@ from typing import Any, Final
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,12 +22,12 @@ from server import clock
 from server.accounts.models import Organisation, Role
 from server.auth.actors import ROLE_RANK, Actor
 from server.auth.policy import ADMIN, READ, WRITE, client_address
-from server.auth.scope import in_scope, readable_org_clause
+from server.auth.scope import in_scope
 from server.campaigns.preview import PreviewSegment, screen_timeline
-from server.config import Settings
 from server.db import get_session
 from server.errors import FieldError, ValidationFailed
 from server.screens import actions, dashboard, groups, joining, services
+from server.screens.groups import readable_groups
 from server.screens.models import Command, Group, Screen, Screenshot
 from server.web.frame import (
     REFUSED,
@@ -40,6 +40,7 @@ from server.web.frame import (
     query_int,
     refusal,
     scope,
+    settings,
     tags_from,
 )
 
@@ -47,11 +48,6 @@ bp = Blueprint("screens_pages", __name__, template_folder="templates")
 PAGE_SIZE: Final = 50
 POLL_S: Final = 5
 ZONES: Final = ("UTC", "Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Europe/London")
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.config["SIGNAGE"]
-    return settings
 
 
 def _may(who: Actor, org: Organisation, role: Role) -> bool:
@@ -62,16 +58,6 @@ def _may(who: Actor, org: Organisation, role: Role) -> bool:
 def _orgs(db: Session, who: Actor, role: Role = Role.VIEWER) -> list[Organisation]:
     rows = db.scalars(select(Organisation).where(in_scope(who)).order_by(Organisation.path))
     return [o for o in rows if _may(who, o, role)]
-
-
-def _groups(db: Session, who: Actor) -> list[Group]:
-    stmt = (
-        select(Group)
-        .join(Organisation, Organisation.id == Group.organisation_id)
-        .where(readable_org_clause(who))
-        .order_by(Group.name)
-    )
-    return list(db.scalars(stmt))
 
 
 # -- the fleet dashboard -------------------------------------------------------------------
@@ -95,7 +81,7 @@ def _fleet_args() -> dict[str, Any]:
 def _fleet_context(db: Session, who: Actor) -> dict[str, Any]:
     args = _fleet_args()
     chosen = scope(db, who)
-    now, settings = clock.now(), _settings()
+    now, config = clock.now(), settings()
     filters = dashboard.DashboardFilter(
         scope_path=chosen.path if chosen else None,
         state=args["state"] or None,
@@ -103,7 +89,7 @@ def _fleet_context(db: Session, who: Actor) -> dict[str, Any]:
         group_id=args["group_id"],
         text=args["q"] or None,
     )
-    counts = dashboard.fleet_counts(db, who, filters, now, settings)
+    counts = dashboard.fleet_counts(db, who, filters, now, config)
     rows, total = dashboard.fleet_page(
         db,
         who,
@@ -112,7 +98,7 @@ def _fleet_context(db: Session, who: Actor) -> dict[str, Any]:
         limit=PAGE_SIZE,
         offset=args["offset"],
         now=now,
-        settings=settings,
+        settings=config,
     )
 
     def url(**changes: Any) -> str:
@@ -143,7 +129,7 @@ def fleet() -> PageResult:
     if is_htmx():
         return render_template("screens/_fleet_body.html", **context)
     return render_template(
-        "screens/fleet.html", orgs=_orgs(db, who), groups=_groups(db, who), **context
+        "screens/fleet.html", orgs=_orgs(db, who), groups=readable_groups(db, who), **context
     )
 
 
@@ -208,7 +194,7 @@ def _screen_context(db: Session, who: Actor, screen_id: int) -> dict[str, Any]:
         "screen": screen,
         "status": status,
         "showing": dashboard.showing_of(status, shown),
-        "online": services.is_online(screen.last_seen_at, now, _settings()),
+        "online": services.is_online(screen.last_seen_at, now, settings()),
         "shot": shot,
         "commands": actions.recent_commands(db, who, screen.id, limit=10),
         "bars": bars,
@@ -261,7 +247,7 @@ def screen(screen_id: int) -> PageResult:
     context = _screen_context(db, who, screen_id)
     return render_template(
         "screens/screen.html",
-        groups=_groups(db, who),
+        groups=readable_groups(db, who),
         zones=ZONES,
         refused=refused,
         notice=notice,
@@ -302,7 +288,7 @@ def pair() -> PageResult:
                 group_ids=form_ints("group_ids"),
                 timezone=request.form.get("timezone", "").strip()[:64] or None,
                 replace_screen_id=onto,
-                settings=_settings(),
+                settings=settings(),
                 address=client_address(),
             )
             db.commit()
@@ -320,7 +306,7 @@ def pair() -> PageResult:
     return render_template(
         "screens/pair.html",
         orgs=_orgs(db, who, Role.OPERATOR),
-        groups=_groups(db, who),
+        groups=readable_groups(db, who),
         unpaired=[s for s in waiting if _may(who, s.organisation, Role.OPERATOR)],
         zones=ZONES,
         form=form,
@@ -349,9 +335,7 @@ def enrolment_tokens() -> PageResult:
                 joining.revoke_enrolment_token(db, who, now, form_int("token_id") or 0)
                 notice = _("Token revoked.")
             elif action != "create":
-                raise ValidationFailed(
-                    "say what to do", [FieldError("action", "create or revoke")]
-                )
+                raise ValidationFailed("say what to do", [FieldError("action", "create or revoke")])
             else:
                 days = form_int("days") or 7
                 _row, created = joining.create_enrolment_token(
@@ -375,7 +359,7 @@ def enrolment_tokens() -> PageResult:
         orgs=orgs,
         org_id=org_id,
         tokens=rows,
-        groups=_groups(db, who),
+        groups=readable_groups(db, who),
         zones=ZONES,
         created=created,
         refused=refused,
@@ -426,7 +410,7 @@ def groups_page() -> PageResult:
         except REFUSED as exc:
             db.rollback()
             refused = refusal(exc)
-    all_groups = _groups(db, who)
+    all_groups = readable_groups(db, who)
     children: dict[int | None, list[Group]] = {}
     for g in all_groups:
         children.setdefault(g.parent_id, []).append(g)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from typing import Any, Final, TypeVar, cast
 
-from flask import abort, g, redirect, render_template, request, session, url_for
+from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
@@ -15,14 +16,24 @@ from werkzeug.wrappers import Response as BaseResponse
 from server.accounts.models import Organisation
 from server.auth.actors import Actor
 from server.auth.policy import Audience, Policy, current_actor, declare, enforce
+from server.config import Settings
 from server.db import MAX_ID
-from server.errors import Forbidden, KnownError, NotFound, Unauthorized
+from server.errors import FieldError, Forbidden, KnownError, NotFound, Unauthorized
 
 F = TypeVar("F", bound=Callable[..., Any])
 SCOPE_KEY: Final = "scope_org_id"
 PageResult = str | BaseResponse | tuple[str, int]
 # What a service raises to refuse a change: shown on the page, never a 500.
 REFUSED: Final = KnownError
+# The years a date filter accepts (a typo such as 20266 is refused, not searched).
+FIRST_YEAR: Final = 2000
+LAST_YEAR: Final = 2100
+
+
+def settings() -> Settings:
+    """The running app's settings."""
+    found: Settings = current_app.config["SIGNAGE"]
+    return found
 
 
 def is_htmx() -> bool:
@@ -97,6 +108,22 @@ def form_ints(name: str) -> list[int]:
 def query_int(name: str) -> int | None:
     raw = request.args.get(name, "").strip()
     return int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_ID else None
+
+
+def query_day(name: str, errors: list[FieldError]) -> date | None:
+    """The ISO date in query parameter `name` (None when empty); a bad one is added to
+    `errors`, named and explained, for the page to show."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        day = None
+    if day is None or len(raw) != 10 or not FIRST_YEAR <= day.year <= LAST_YEAR:
+        errors.append(FieldError(name, _("a date such as 2026-01-31")))
+        return None
+    return day
 
 
 def refusal(exc: KnownError) -> list[str]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from server.config import env_name
 from tests.integration.conftest import ServerProcess, free_port
@@ -196,3 +197,37 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         server.stop()
         drop_pg(server)
         shutil.rmtree(tmp / "players", ignore_errors=True)
+
+
+def rest(console: Console, email: str) -> requests.Session:
+    """An API session of `email` (signed in with the test password), CSRF header set."""
+    http = requests.Session()
+    r = http.post(
+        console.url("/api/v1/session"), json={"email": email, "password": PASSWORD}, timeout=10
+    )
+    assert r.status_code == 201, r.text
+    http.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+    return http
+
+
+def call(http: requests.Session, console: Console, method: str, path: str, **kw: Any) -> Any:
+    """An API call that must succeed; its JSON answer."""
+    r = http.request(method, console.url(f"/api/v1{path}"), timeout=30, **kw)
+    assert r.status_code in (200, 201), f"{method} {path}: {r.status_code} {r.text}"
+    return r.json()
+
+
+def pairing_code(console: Console, hardware_id: str) -> str | None:
+    """The code on the player's pairing card (its headless display draws it; the test
+    reads it where the player learnt it, the server's pairing row)."""
+    from sqlalchemy import select
+
+    from server.screens.models import Pairing
+
+    with console.server.session() as session:
+        code = session.scalar(
+            select(Pairing.code)
+            .where(Pairing.hardware_id == hardware_id, Pairing.screen_id.is_(None))
+            .order_by(Pairing.id.desc())
+        )
+    return str(code) if code else None

@@ -22,14 +22,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import requests
 from PIL import Image
 
-from tests.console.conftest import PASSWORD, Console
+from tests.console.conftest import PASSWORD, Console, call, pairing_code, rest
 from tests.integration.player.players import PlayerProcess, wait_for
 from tests.reliability.observer import Observer, Seen, observing
 
@@ -88,22 +86,6 @@ class Journey:
     city_campaign: int = 0
     announced: datetime | None = None
     done: list[str] = field(default_factory=list)
-
-
-def rest(console: Console, email: str) -> requests.Session:
-    http = requests.Session()
-    r = http.post(
-        console.url("/api/v1/session"), json={"email": email, "password": PASSWORD}, timeout=10
-    )
-    assert r.status_code == 201, r.text
-    http.headers["X-CSRF-Token"] = r.json()["csrf_token"]
-    return http
-
-
-def call(http: requests.Session, console: Console, method: str, path: str, **kw: Any) -> Any:
-    r = http.request(method, console.url(f"/api/v1{path}"), timeout=30, **kw)
-    assert r.status_code in (200, 201), f"{method} {path}: {r.status_code} {r.text}"
-    return r.json()
 
 
 def people_group_and_lobby(console: Console) -> tuple[int, int]:
@@ -184,20 +166,6 @@ def needs(journey: Journey, *steps: str) -> None:
     missing = [s for s in steps if s not in journey.done]
     if missing:
         pytest.skip(f"builds on {', '.join(missing)}, which did not pass")
-
-
-def pairing_code(console: Console, hardware_id: str) -> str | None:
-    from sqlalchemy import select
-
-    from server.screens.models import Pairing
-
-    with console.server.session() as session:
-        code = session.scalar(
-            select(Pairing.code)
-            .where(Pairing.hardware_id == hardware_id, Pairing.screen_id.is_(None))
-            .order_by(Pairing.id.desc())
-        )
-    return str(code) if code else None
 
 
 def posters_seen(journey: Journey) -> list[tuple[datetime, str | None]]:

@@ -12,9 +12,8 @@ import pytest
 import requests
 from PIL import Image
 from playwright.sync_api import expect
-from sqlalchemy import select
 
-from tests.console.conftest import Console
+from tests.console.conftest import Console, pairing_code
 from tests.integration.player.players import wait_for
 
 pytestmark = pytest.mark.integration
@@ -24,20 +23,6 @@ def png_bytes(colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (320, 180), colour).save(buffer, "PNG")
     return buffer.getvalue()
-
-
-def pairing_code(console: Console, hardware_id: str) -> str | None:
-    """The code on the player's pairing card (its headless display draws it; the test
-    reads it where the player learnt it, the server's pairing row)."""
-    from server.screens.models import Pairing
-
-    with console.server.session() as session:
-        code = session.scalar(
-            select(Pairing.code)
-            .where(Pairing.hardware_id == hardware_id, Pairing.screen_id.is_(None))
-            .order_by(Pairing.id.desc())
-        )
-    return str(code) if code else None
 
 
 def loaded(page, selector: str) -> bool:

@@ -23,7 +23,7 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.console.conftest import PASSWORD, Console
+from tests.console.conftest import PASSWORD, Console, call, rest
 from tests.integration.player.players import wait_for
 
 pytestmark = pytest.mark.integration
@@ -52,22 +52,6 @@ class DeskWorld:
     group_id: int
     first: date  # the week's first day, in Shanghai
     theme_day: date
-
-
-def rest(console: Console, email: str) -> requests.Session:
-    http = requests.Session()
-    r = http.post(
-        console.url("/api/v1/session"), json={"email": email, "password": PASSWORD}, timeout=10
-    )
-    assert r.status_code == 201, r.text
-    http.headers["X-CSRF-Token"] = r.json()["csrf_token"]
-    return http
-
-
-def call(http: requests.Session, console: Console, method: str, path: str, **kw: Any) -> Any:
-    r = http.request(method, console.url(f"/api/v1{path}"), timeout=30, **kw)
-    assert r.status_code in (200, 201), f"{method} {path}: {r.status_code} {r.text}"
-    return r.json()
 
 
 def _people_and_fleet(console: Console) -> tuple[int, int, int]:

@@ -17,13 +17,13 @@ from server import clock
 from server.accounts.models import Organisation
 from server.auth.actors import Actor
 from server.auth.policy import READ
-from server.auth.scope import in_scope, readable_org_clause
+from server.auth.scope import in_scope
 from server.campaigns import calendar as cal
 from server.campaigns import services as crud
 from server.campaigns.pages.refusals import Refused, explain, page_input
 from server.db import get_session
 from server.errors import KnownError, NotFound
-from server.screens.models import Group
+from server.screens.groups import readable_groups
 from server.web.frame import REFUSED, PageResult, actor, page, query_int, scope
 
 bp = Blueprint("calendar_pages", __name__, template_folder="../templates")
@@ -58,16 +58,6 @@ def _orgs(db: Session, who: Actor) -> list[Organisation]:
     return list(db.scalars(select(Organisation).where(in_scope(who)).order_by(Organisation.path)))
 
 
-def _groups(db: Session, who: Actor) -> list[Group]:
-    stmt = (
-        select(Group)
-        .join(Organisation, Organisation.id == Group.organisation_id)
-        .where(readable_org_clause(who))
-        .order_by(Group.name)
-    )
-    return list(db.scalars(stmt))
-
-
 def _chosen_org(db: Session, who: Actor, orgs: list[Organisation]) -> Organisation | None:
     wanted = query_int("organisation_id")
     if wanted is not None:
@@ -83,7 +73,7 @@ def _chosen_org(db: Session, who: Actor, orgs: list[Organisation]) -> Organisati
 def calendar() -> PageResult:
     """What plays on each screen of an organisation (or of a group) each day."""
     db, who = get_session(), actor()
-    orgs, groups = _orgs(db, who), _groups(db, who)
+    orgs, groups = _orgs(db, who), readable_groups(db, who)
     context: dict[str, Any] = {
         "orgs": orgs,
         "groups": groups,

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -25,9 +25,8 @@ from server.campaigns import desk as desk_service
 from server.campaigns import services as crud
 from server.campaigns import workflow
 from server.campaigns.pages.refusals import Refused, explain, page_input
-from server.config import Settings
 from server.db import get_session
-from server.web.frame import REFUSED, PageResult, actor, form_int, page, query_int, scope
+from server.web.frame import REFUSED, PageResult, actor, form_int, page, query_int, scope, settings
 from server.web.i18n import signed_in_user
 
 bp = Blueprint("desk_pages", __name__, template_folder="../templates")
@@ -38,11 +37,6 @@ DONE: Final = {
     "publish": "published",
     "archive": "archived",
 }
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.config["SIGNAGE"]
-    return settings
 
 
 def in_zone(value: datetime | None, zone: str) -> str:
@@ -79,7 +73,7 @@ def _context(db: Session, who: Actor, **extra: Any) -> dict[str, Any]:
         "desk": board,
         "reviews": reviews,
         "returned": desk_service.returned(db, who, chosen.path if chosen else None),
-        "effective": workflow.effective_instant(_settings(), now),
+        "effective": workflow.effective_instant(settings(), now),
         "confirm": confirm,
         "now": now,
         "in_zone": in_zone,
@@ -128,9 +122,9 @@ def _act(db: Session, who: Actor, action: str, campaign_id: int) -> None:
     elif action == "send_back":
         workflow.send_back(db, campaign, who, now, request.form.get("comment", ""))
     elif action == "publish":
-        workflow.publish(db, campaign, who, now, _settings())
+        workflow.publish(db, campaign, who, now, settings())
     else:
-        workflow.archive(db, campaign, who, now, _settings())
+        workflow.archive(db, campaign, who, now, settings())
 
 
 @bp.post("/desk")

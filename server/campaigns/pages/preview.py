@@ -13,18 +13,17 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server import clock
-from server.accounts.models import Organisation
 from server.assets.renders import SLOGAN_FIT, find_variant
 from server.assets.variants import extension_for
 from server.auth.actors import Actor
 from server.auth.policy import READ
-from server.auth.scope import in_scope, readable_org_clause
+from server.auth.scope import in_scope
 from server.campaigns.calendar import group_screens, readable_group
 from server.campaigns.pages.refusals import Refused, explain, page_input
 from server.campaigns.preview import (
@@ -36,20 +35,15 @@ from server.campaigns.preview import (
     screen_at,
     screen_timeline,
 )
-from server.config import Settings
 from server.db import get_session
 from server.errors import NotFound
 from server.media.profiles import parse_profiles, profile_for
+from server.screens.groups import readable_groups
 from server.screens.models import Group, Screen
-from server.web.frame import REFUSED, PageResult, actor, page, query_int
+from server.web.frame import REFUSED, PageResult, actor, page, query_int, settings
 
 bp = Blueprint("preview_pages", __name__, template_folder="../templates")
 GROUP_SCREENS: Final = 50
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.config["SIGNAGE"]
-    return settings
 
 
 def specificity_words(spec: str) -> str:
@@ -132,7 +126,7 @@ def poster(db: Session, screen: Screen, item: PreviewItem | None) -> Poster | No
     page never renders one: a GET changes nothing), else the media library's thumbnail."""
     if item is None or item.kind == "video":
         return None
-    profile = profile_for(screen.width, screen.height, parse_profiles(_settings().screen_profiles))
+    profile = profile_for(screen.width, screen.height, parse_profiles(settings().screen_profiles))
     fit = SLOGAN_FIT if item.kind == "slogan" else item.fit
     row = find_variant(db, item.sha256, str(profile), fit)
     if row is not None:
@@ -143,16 +137,6 @@ def poster(db: Session, screen: Screen, item: PreviewItem | None) -> Poster | No
 def _screens(db: Session, who: Actor) -> list[Screen]:
     stmt = select(Screen).join(Screen.organisation).where(in_scope(who))
     return list(db.scalars(stmt.order_by(Screen.name, Screen.id).limit(1000)))
-
-
-def _groups(db: Session, who: Actor) -> list[Group]:
-    stmt = (
-        select(Group)
-        .join(Organisation, Organisation.id == Group.organisation_id)
-        .where(readable_org_clause(who))
-        .order_by(Group.name)
-    )
-    return list(db.scalars(stmt))
 
 
 @dataclass(frozen=True)
@@ -217,7 +201,7 @@ def preview() -> PageResult:
     now = clock.now()
     context: dict[str, Any] = {
         "screens": _screens(db, who),
-        "groups": _groups(db, who),
+        "groups": readable_groups(db, who),
         "screen": None,
         "group": None,
         "group_rows": [],
