@@ -219,11 +219,12 @@ def campaign_json(session: Session, found: Campaign) -> dict[str, Any]:
         timezone=found.timezone,
         start_date=found.start_date,
         end_date=found.end_date,
-        targets=found.targets or {},
+        targets=dict(sorted((found.targets or {}).items())),  # as the API's JSON orders it
         status=found.status.value,
         live=workflow.is_live(session, found.id),
         submitted_by_id=found.submitted_by_id,
         approved_by_id=found.approved_by_id,
+        draft_reason=found.draft_reason or "",
         published_at=found.published_at,
         effective_at=found.effective_at,
         created_at=found.created_at,
@@ -231,8 +232,42 @@ def campaign_json(session: Session, found: Campaign) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
-def _step(ctx: click.Context, ref: str, org: str | None, as_email: str | None, step: str) -> Any:
-    """Run one workflow step on campaign REF (name or id) as the actor; its JSON and a line."""
+def _step(
+    ctx: click.Context,
+    ref: str,
+    org: str | None,
+    as_email: str | None,
+    step: str,
+    comment: str | None = None,
+) -> Any:
+    """Run one workflow step on campaign REF (name or id) as the actor, here or on --server;
+    its JSON (the API's campaign summary) and a line."""
+    remote = _remote(ctx.params.get("server"), ctx.params.get("token"))
+    if remote is not None:
+        if as_email:
+            raise click.UsageError("--as acts locally; with --server the token says who acts")
+        answer = remote.step(
+            step, ref, org=org, immediate=ctx.params.get("immediate", False), comment=comment
+        )
+        payload = {name: answer.get(name) for name in CampaignSummary.model_fields}
+    else:
+        payload = _local_step(ctx, ref, org, as_email, step, comment)
+    line = f"campaign {payload['id']} {payload['name']!r}: {payload['status']}"
+    if step in ("publish", "archive") and payload["effective_at"]:
+        line += f", on screens from {payload['effective_at']}" if step == "publish" else (
+            f", off screens from {payload['effective_at']}"
+        )
+    return payload, line
+
+
+def _local_step(
+    ctx: click.Context,
+    ref: str,
+    org: str | None,
+    as_email: str | None,
+    step: str,
+    comment: str | None,
+) -> dict[str, Any]:
     settings, at = settings_from(ctx), now(ctx)
     role = Role.OPERATOR if step == "submit" else Role.APPROVER
     with writing(ctx) as session:
@@ -243,6 +278,8 @@ def _step(ctx: click.Context, ref: str, org: str | None, as_email: str | None, s
             workflow.submit(session, found, actor, at)
         elif step == "approve":
             workflow.approve(session, found, actor, at)
+        elif step == "send-back":
+            workflow.send_back(session, found, actor, at, comment or "")
         elif step == "publish":
             workflow.publish(
                 session, found, actor, at, settings, immediate=ctx.params.get("immediate", False)
@@ -250,13 +287,7 @@ def _step(ctx: click.Context, ref: str, org: str | None, as_email: str | None, s
         else:
             workflow.archive(session, found, actor, at, settings)
         session.flush()
-        payload = campaign_json(session, found)
-    line = f"campaign {payload['id']} {payload['name']!r}: {payload['status']}"
-    if step in ("publish", "archive") and payload["effective_at"]:
-        line += f", on screens from {payload['effective_at']}" if step == "publish" else (
-            f", off screens from {payload['effective_at']}"
-        )
-    return payload, line
+        return campaign_json(session, found)
 
 
 REF = click.argument("ref")
@@ -269,63 +300,84 @@ AS_USER = click.option(
 @REF
 @ORG
 @AS_USER
+@SERVER
+@TOKEN
 @JSON
 @click.pass_context
 @friendly
 def submit_cmd(
-    ctx: click.Context, ref: str, org: str | None, as_email: str | None, as_json: bool
+    ctx: click.Context, ref: str, org: str | None, as_email: str | None, **_: Any
 ) -> None:
     """Submit draft campaign REF (name or id) for approval."""
     payload, line = _step(ctx, ref, org, as_email, "submit")
-    emit(as_json, payload, [line])
+    emit(ctx.params["as_json"], payload, [line])
 
 
 @campaign.command("approve")
 @REF
 @ORG
 @AS_USER
+@SERVER
+@TOKEN
 @JSON
 @click.pass_context
 @friendly
 def approve_cmd(
-    ctx: click.Context, ref: str, org: str | None, as_email: str | None, as_json: bool
+    ctx: click.Context, ref: str, org: str | None, as_email: str | None, **_: Any
 ) -> None:
     """Approve submitted campaign REF (never your own submission)."""
     payload, line = _step(ctx, ref, org, as_email, "approve")
-    emit(as_json, payload, [line])
+    emit(ctx.params["as_json"], payload, [line])
+
+
+@campaign.command("send-back")
+@REF
+@ORG
+@AS_USER
+@SERVER
+@TOKEN
+@click.option("--comment", required=True, help="Why: the operator reads it on the campaign.")
+@JSON
+@click.pass_context
+@friendly
+def send_back_cmd(
+    ctx: click.Context, ref: str, org: str | None, as_email: str | None, comment: str, **_: Any
+) -> None:
+    """Send submitted or approved campaign REF back to draft, saying why (approvers)."""
+    payload, line = _step(ctx, ref, org, as_email, "send-back", comment)
+    emit(ctx.params["as_json"], payload, [line])
 
 
 @campaign.command("publish")
 @REF
 @ORG
 @AS_USER
+@SERVER
+@TOKEN
 @click.option("--immediate", is_flag=True, help="Start at once (takeover-only campaigns).")
 @JSON
 @click.pass_context
 @friendly
 def publish_cmd(
-    ctx: click.Context,
-    ref: str,
-    org: str | None,
-    as_email: str | None,
-    immediate: bool,
-    as_json: bool,
+    ctx: click.Context, ref: str, org: str | None, as_email: str | None, **_: Any
 ) -> None:
     """Publish campaign REF (approved; approvers may publish a draft directly)."""
     payload, line = _step(ctx, ref, org, as_email, "publish")
-    emit(as_json, payload, [line])
+    emit(ctx.params["as_json"], payload, [line])
 
 
 @campaign.command("archive")
 @REF
 @ORG
 @AS_USER
+@SERVER
+@TOKEN
 @JSON
 @click.pass_context
 @friendly
 def archive_cmd(
-    ctx: click.Context, ref: str, org: str | None, as_email: str | None, as_json: bool
+    ctx: click.Context, ref: str, org: str | None, as_email: str | None, **_: Any
 ) -> None:
     """Archive campaign REF: off screens at the next effective instant, out of the workflow."""
     payload, line = _step(ctx, ref, org, as_email, "archive")
-    emit(as_json, payload, [line])
+    emit(ctx.params["as_json"], payload, [line])

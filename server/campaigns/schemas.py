@@ -137,6 +137,14 @@ class PublishQuery(Strict):
     )
 
 
+class SendBackIn(Strict):
+    comment: str = Field(
+        min_length=1,
+        max_length=300,
+        description="Why the campaign goes back to draft: the operator reads it",
+    )
+
+
 class TimelineQuery(Strict):
     start: AwareDatetime = Field(alias="from", description="With its offset, e.g. +08:00")
     end: AwareDatetime = Field(alias="to", description=f"At most {MAX_SPAN.days} days after from")

@@ -24,6 +24,7 @@ from server.campaigns.schemas import (
     ScheduleEntryIn,
     ScheduleEntryOut,
     ScheduleEntryPatch,
+    SendBackIn,
     TimelineOut,
     TimelineQuery,
 )
@@ -260,6 +261,24 @@ def approve(campaign_id: int) -> CampaignOut:
     db, actor = get_session(), current_actor()
     campaign = crud.get_campaign(db, actor, campaign_id, Role.APPROVER)
     workflow.approve(db, campaign, actor, clock.now())
+    db.commit()
+    return _out(campaign)
+
+
+@api.route(
+    bp,
+    "/campaigns/<int:campaign_id>/send-back",
+    "POST",
+    policy=APPROVE,
+    summary="Send a submitted or approved campaign back to draft, with a comment",
+    body=SendBackIn,
+    response=CampaignOut,
+    extra_responses=WORKFLOW,
+)
+def send_back(campaign_id: int, body: SendBackIn) -> CampaignOut:
+    db, actor = get_session(), current_actor()
+    campaign = crud.get_campaign(db, actor, campaign_id, Role.APPROVER)
+    workflow.send_back(db, campaign, actor, clock.now(), body.comment)
     db.commit()
     return _out(campaign)
 

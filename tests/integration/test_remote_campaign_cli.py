@@ -4,6 +4,7 @@ status: an operator never needs a shell on the server."""
 
 from __future__ import annotations
 
+import difflib
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,11 +72,10 @@ def remote(
 
 
 def same(local: subprocess.CompletedProcess[str], far: subprocess.CompletedProcess[str]) -> None:
-    assert (far.returncode, far.stdout, far.stderr) == (
-        local.returncode,
-        local.stdout,
-        local.stderr,
-    )
+    said = [f"exit {p.returncode}\n{p.stdout}{p.stderr}".splitlines() for p in (local, far)]
+    diff = "\n".join(difflib.unified_diff(*said, "local", "--server", lineterm=""))
+    assert said[0] == said[1], diff
+    assert (far.stdout, far.stderr) == (local.stdout, local.stderr)
 
 
 def test_check_plan_and_apply_say_the_same_remotely(
@@ -145,3 +145,53 @@ def test_a_bad_token_is_one_line_and_exit_1(start_server: StartServer, tmp_path:
     assert far.returncode == 1
     assert far.stderr.startswith("signage: the server answered 401")
     assert "Traceback" not in far.stderr
+
+
+def test_the_approval_steps_say_the_same_remotely(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """Twin servers, one driven by the local command (`--as`), the other by --server with the
+    same people's tokens: every step prints the same, refusals included, and the server
+    driven remotely ends in the state the lines say."""
+    here, there = start_server("here"), start_server("there")
+    tokens = []
+    for server in (here, there):
+        server.set_clock(NOW)
+        author = server.seed_admin(organisation="City", email="author@city.test")
+        approver = server.seed_admin(organisation="City", email="approver@city.test")
+        tokens.append({"author@city.test": author, "approver@city.test": approver})
+    files = tmp_path / "files"
+    write_files(files)
+    for server in (here, there):
+        applied = signage(server, "campaign", "apply", "good.yaml", "--org", "City", cwd=files)
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+
+    def both(email: str, *step: str) -> subprocess.CompletedProcess[str]:
+        local = signage(here, "campaign", *step, "--as", email, cwd=files)
+        far = remote(there, tokens[1][email], "campaign", *step, cwd=files)
+        same(local, far)
+        return far
+
+    steps = [
+        ("author@city.test", ("submit", "Campus week"), 0, "submitted"),
+        ("author@city.test", ("approve", "Campus week"), 1, "own submission"),
+        ("approver@city.test", ("send-back", "Campus week", "--comment", "方框里写错了年份"), 0,
+         "draft"),
+        ("author@city.test", ("submit", "1", "--json"), 0, '"status": "submitted"'),
+        ("approver@city.test", ("approve", "Campus week"), 0, "approved"),
+        ("approver@city.test", ("publish", "Campus week"), 0, "on screens from"),
+        ("approver@city.test", ("archive", "No such week"), 1, "no campaign 'No such week'"),
+        ("approver@city.test", ("archive", "Campus week", "--org", "Nowhere"), 1,
+         "no campaign 'Campus week' in 'Nowhere'"),
+    ]  # fmt: skip
+    for email, step, status, said in steps:
+        far = both(email, *step)
+        assert far.returncode == status, (step, far.stdout, far.stderr)
+        assert said in far.stdout + far.stderr, (step, far.stdout, far.stderr)
+
+    from server.campaigns.models import Campaign
+
+    with there.session() as session:
+        campaign = session.get(Campaign, 1)
+        assert campaign is not None and campaign.status.value == "published"
+        assert campaign.approved_by_id is not None

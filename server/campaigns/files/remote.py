@@ -83,6 +83,68 @@ class Remote:
         return _said(answer)
 
 
+    def step(
+        self,
+        step: str,
+        ref: str,
+        *,
+        org: str | None = None,
+        immediate: bool = False,
+        comment: str | None = None,
+    ) -> dict[str, Any]:
+        """Run a workflow step (submit, approve, send-back, publish, archive) on the
+        campaign named (in organisation `org`) or numbered REF; the campaign as the API
+        answers it. Refusals say what the local command says."""
+        campaign_id = int(ref) if ref.isdigit() else self._find(ref, org)
+        url = f"{self.base}/api/v1/campaigns/{campaign_id}/{step}"
+        params = {"immediate": "true"} if immediate else None
+        body = {"comment": comment} if comment is not None else None
+        answer = self._call("POST", url, params=params, json=body)
+        found: dict[str, Any] = answer.json()
+        return found
+
+    def _find(self, name: str, org: str | None) -> int:
+        """The id of the campaign called `name` (in `org`), as `export.find_campaign` finds
+        it locally, among the campaigns the token reads."""
+        named = [c for c in self._items("campaigns", name) if c.get("name") == name]
+        if org is not None:
+            org_ids = {o["id"] for o in self._items("organisations", org) if o.get("name") == org}
+            named = [c for c in named if c.get("organisation_id") in org_ids]
+        if not named:
+            raise RemoteRefused(f"no campaign {name!r}" + (f" in {org!r}" if org else ""))
+        if len(named) > 1:
+            raise RemoteRefused(
+                f"several campaigns are called {name!r}: name the organisation with --org"
+            )
+        return int(named[0]["id"])
+
+    def _items(self, resource: str, name: str) -> list[dict[str, Any]]:
+        answer = self._call(
+            "GET", f"{self.base}/api/v1/{resource}", params={"name": name, "limit": 100}
+        )
+        items: list[dict[str, Any]] = answer.json().get("items", [])
+        return items
+
+    def _call(self, method: str, url: str, **kw: Any) -> requests.Response:
+        try:
+            answer = self.session.request(method, url, timeout=TIMEOUT_S, **kw)
+        except requests.RequestException as exc:
+            raise ServiceUnavailable(f"cannot reach {self.base}: {exc}") from None
+        if answer.status_code >= 300:
+            # The server's problem as the local command would say it: its detail and fields.
+            try:
+                body: Any = answer.json()
+            except ValueError:
+                body = None
+            detail = body.get("detail") if isinstance(body, dict) else None
+            refused = RemoteRefused(
+                detail or f"the server answered {answer.status_code}: {answer.reason}"
+            )
+            refused.status = answer.status_code
+            _raise(refused, body)
+        return answer
+
+
 def _said(answer: requests.Response) -> Said:
     try:
         body: Any = answer.json()

@@ -325,6 +325,12 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/campaigns/{campaign_id}/approve"): Row(
         lambda c: Call({"campaign_id": c.campaign(CampaignStatus.SUBMITTED).id}), APPROVE
     ),
+    ("POST", "/campaigns/{campaign_id}/send-back"): Row(
+        lambda c: Call(
+            {"campaign_id": c.campaign(CampaignStatus.SUBMITTED).id}, json={"comment": "why"}
+        ),
+        APPROVE,
+    ),
     ("POST", "/campaigns/{campaign_id}/publish"): Row(
         lambda c: Call({"campaign_id": c.campaign(CampaignStatus.APPROVED).id}), APPROVE
     ),
