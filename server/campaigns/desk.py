@@ -116,6 +116,23 @@ def waiting_count(session: Session, actor: Actor) -> int:
     )
 
 
+def submitted_by(session: Session, actor: Actor) -> list[Campaign]:
+    """The actor's own submissions still on their way: waiting for an approver, or approved
+    and waiting to be published (an operator's view of the desk)."""
+    if not actor.user_id:
+        return []
+    return list(
+        session.scalars(
+            select(Campaign)
+            .where(
+                Campaign.submitted_by_id == actor.user_id,
+                Campaign.status.in_([CampaignStatus.SUBMITTED, CampaignStatus.APPROVED]),
+            )
+            .order_by(Campaign.updated_at.desc(), Campaign.id.desc())
+        )
+    )
+
+
 def approval_desk(session: Session, actor: Actor) -> Desk:
     """Submitted and approved campaigns of the organisations the actor approves for."""
     rows = session.execute(

@@ -160,6 +160,11 @@ def test_the_operator_who_submitted_sees_no_approve_and_a_forged_post_is_refused
     assert page.locator("#count-waiting").inner_text() == "0"
     assert page.get_by_role("button", name="Approve").count() == 0
     assert page.locator("#nav-desk-waiting").count() == 0
+    mine = page.locator("#mine-table tr", has_text="Branch week")
+    assert "waiting for an approver" in mine.inner_text()  # their own, on its way
+    mine.get_by_role("link", name="Branch week").click()
+    page.wait_for_url(f"**/campaigns/{world.city_campaign}")
+    page.goto(console.url("/desk"))
     shot(page, "desk-operator-en")
     csrf = page.locator("input[name=csrf_token]").first.get_attribute("value")
     forged = page.request.post(

@@ -73,6 +73,7 @@ def _context(db: Session, who: Actor, **extra: Any) -> dict[str, Any]:
         "desk": board,
         "reviews": reviews,
         "returned": desk_service.returned(db, who, chosen.path if chosen else None),
+        "mine": desk_service.submitted_by(db, who),
         "effective": workflow.effective_instant(settings(), now),
         "confirm": confirm,
         "now": now,
