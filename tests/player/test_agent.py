@@ -202,9 +202,13 @@ def test_offline_the_theme_day_still_changes_at_midnight(
     assert rig.agent.cache.assets() == {sha(A), sha(B), sha(C)}  # tomorrow's too
     server.down = True
     drive([rig], 600)
-    # Hours later, still offline: as a test moves a real player with its fake-time file.
+    # Hours later, still offline: both of the player's clocks move on, and a step of its
+    # wall clock on the way changes nothing.
     midnight = DAY0 + DAY
-    rig.clock.skew += midnight - timedelta(seconds=20) - rig.agent.server_clock.now()
+    server.clock.advance(
+        (midnight - timedelta(seconds=20) - rig.agent.server_clock.now()).total_seconds()
+    )
+    rig.clock.skew += timedelta(hours=-1)
     drive([rig], 40)
     switch = [c for c in rig.changes() if c[2] == "finance-day"]
     assert switch[0][0] == iso_ms(midnight) and switch[0][1] == sha(C)
