@@ -1,6 +1,6 @@
 """The player's disk fills up (a real, small tmpfs as its data directory, filled to the last
 byte): it keeps playing from its cache, tells the server, and content that does not fit
-leaves the cache as it was.
+leaves the cache as it was; once there is room again, that content comes in.
 
 What is on screen is judged by the observer process: the headless display's frames are the
 screen, so they live on a file system of their own (a second tmpfs), as a real screen is
@@ -134,7 +134,17 @@ def test_a_full_disk_keeps_the_screen_playing_and_is_reported(
         assert player.alive(), player.log()
         assert player.cached() == cached and big_sha not in player.cached()
         assert cache_damage(player) == [], player.log()
+
+        # Room again: the new poster comes in whole, and the server hears the shortage is over.
         filler.unlink()
+        wait_for(lambda: big_sha in player.cached(), "the new poster cached", 20, player.log)
+        assert cache_damage(player) == [], player.log()
+        wait_for(
+            lambda: status(server, screen_id).get("cache_shortage_bytes") == 0,
+            "a status without the shortage",
+            20,
+            player.log,
+        )
         player.stop()
 
     # No loop of the player failed on the way (each would have been logged with its trace).
