@@ -10,8 +10,9 @@ simulated players are lightweight pollers in this process speaking the real prot
 with its own Ed25519 device key: `hello` with an enrolment token and a proof, then a
 manifest poll every poll interval (with jitter) carrying its ETag and a `Signage-Status`
 header, the media of each new manifest downloaded and checked, and a proof-of-play batch
-every few polls. The real players are `signage-player --display headless` processes on the
-same server.
+every few polls; like the real player, a request on a kept connection that the server
+closed as it was used is sent once more on a new one (counted as `reconnect`). The real
+players are `signage-player --display headless` processes on the same server.
 
 Every `--sample-every` seconds the resident memory (VmRSS, /proc) of each server worker and
 each real player is sampled. Reported, as a table and as JSON: each one's RSS at start and
@@ -313,6 +314,16 @@ class SimulatedPlayer:
         except requests.RequestException as exc:
             self.tally.error("transport", f"{self.hardware_id}: {exc}")
 
+    def _send(self, http: requests.Session, method: str, url: str, **kw: Any) -> requests.Response:
+        """One request; as the real player does, once more on a new connection if the server
+        closed the kept one as it was used (a keep-alive race, not an error)."""
+        try:
+            return http.request(method, self.server + url, timeout=TIMEOUT_S, **kw)
+        except requests.ConnectionError:
+            http.close()
+            self.tally.count("reconnect")
+            return http.request(method, self.server + url, timeout=TIMEOUT_S, **kw)
+
     def _hello(self, http: requests.Session) -> None:
         body = {
             "hardware_id": self.hardware_id,
@@ -322,7 +333,7 @@ class SimulatedPlayer:
             "enrol_token": self.enrol_token,
             "proof": self.key.prove(self.hardware_id, datetime.now(UTC)),
         }
-        r = http.post(self.server + "/api/v1/player/hello", json=body, timeout=TIMEOUT_S)
+        r = self._send(http, "POST", "/api/v1/player/hello", json=body)
         self.tally.count(f"hello {r.status_code}")
         if r.status_code != 201:
             self.tally.error("hello", f"{r.status_code} {r.text[:200]}")
@@ -347,7 +358,7 @@ class SimulatedPlayer:
         if self.etag:
             headers["If-None-Match"] = self.etag
         now = datetime.now(UTC)
-        r = http.get(self.server + "/api/v1/player/manifest", headers=headers, timeout=TIMEOUT_S)
+        r = self._send(http, "GET", "/api/v1/player/manifest", headers=headers)
         self.tally.count(f"manifest {r.status_code}")
         self.polls += 1
         if r.status_code == 200:
@@ -373,7 +384,7 @@ class SimulatedPlayer:
         for sha, ref in manifest.get("assets", {}).items():
             if sha in self.have:
                 continue
-            r = http.get(self.server + ref["url"], headers=self._headers(), timeout=TIMEOUT_S)
+            r = self._send(http, "GET", ref["url"], headers=self._headers())
             self.tally.count(f"media {r.status_code}")
             if r.status_code != 200 or hashlib.sha256(r.content).hexdigest() != sha:
                 self.tally.error("media", f"{r.status_code} for {sha[:12]}")
@@ -386,11 +397,12 @@ class SimulatedPlayer:
                 break
 
     def _upload_plays(self, http: requests.Session) -> None:
-        r = http.post(
-            self.server + "/api/v1/player/plays",
+        r = self._send(
+            http,
+            "POST",
+            "/api/v1/player/plays",
             json={"events": self.plays},
             headers=self._headers(),
-            timeout=TIMEOUT_S,
         )
         self.tally.count(f"plays {r.status_code}")
         if r.status_code != 200:
