@@ -566,6 +566,7 @@ class Memory:
             "rss_end_mib": round(values[-1] / MIB, 1) if values else None,
             "rss_max_mib": round(max(values) / MIB, 1) if values else None,
             "growth_mib_per_hour": None if growth is None else round(growth, 2),
+            "rss_mib": [[round(t, 1), round(b / MIB, 1)] for t, b in self.samples],
         }
 
 
