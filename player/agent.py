@@ -229,6 +229,6 @@ def build_agent(settings: Settings, clock: Clock, rng: random.Random | None = No
         settings.size,
         data_dir=settings.data_dir,
         sleep=clock.sleep,
-        offset=lambda: estimator.offset,
+        offset=ServerClock(clock, estimator).correction,
     )
     return Agent(settings, clock=clock, api=api, display=display, estimator=estimator, rng=rng)

@@ -262,14 +262,22 @@ def clock_from(args: argparse.Namespace) -> Clock:
     return clock
 
 
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The log file, which a full disk silences: the record still goes to stderr, without a
+    traceback per record about the file."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handleError(record)
+
+
 def configure_logging(data_dir: Path, level: str) -> None:
     """stderr (journald under systemd) and a bounded rotating file in DATA_DIR/logs."""
     logs = data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    to_file = logging.handlers.RotatingFileHandler(
-        logs / "player.log", maxBytes=1024 * 1024, backupCount=5, encoding="utf-8"
-    )
+    to_file = _LogFile(logs / "player.log", maxBytes=1024 * 1024, backupCount=5, encoding="utf-8")
     to_stderr = logging.StreamHandler(sys.stderr)
     root = logging.getLogger()
     root.setLevel(level)

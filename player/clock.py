@@ -1,7 +1,9 @@
-"""Time: the local clock (injectable), and the server-clock offset estimated from each request.
+"""Time: the local clock (injectable), and the server's time estimated from each request.
 
-Wall time is only used for instants (what is on screen at t); intervals and round trips use
-the monotonic clock, which no NTP step or operator can move.
+Once a request has reached the server, the corrected time is the server's time at that
+request carried forward on the monotonic clock, which no NTP step, operator or bad RTC can
+move: a step of the local wall clock changes nothing on screen. Before any request has
+reached the server (a player started offline) the local wall clock is all there is.
 """
 
 from __future__ import annotations
@@ -127,11 +129,24 @@ class FileOffsetClock:
 
 @dataclass(frozen=True)
 class OffsetSample:
-    """One request's estimate: server − local, with its error bound (half the round trip)."""
+    """One request's estimate: server − local wall, with its error bound (half the round
+    trip), and the server's time at the monotonic midpoint of the request (`server_at`
+    when the monotonic clock read `mono_at`)."""
 
     offset: timedelta
     error: timedelta
     round_trip: timedelta
+    server_at: datetime = EPOCH
+    mono_at: float = 0.0
+
+    @property
+    def mono_offset(self) -> timedelta:
+        """Server time minus the monotonic clock: what a step of the wall clock cannot move."""
+        return self.server_at - EPOCH - timedelta(seconds=self.mono_at)
+
+    def server_time(self, mono: float) -> datetime:
+        """The server's time when the monotonic clock reads `mono`, by this sample."""
+        return self.server_at + timedelta(seconds=mono - self.mono_at)
 
 
 class OffsetEstimator:
@@ -139,8 +154,10 @@ class OffsetEstimator:
 
     For a request sent at local wall `t0` and answered with server time `s` at `t1`, the
     offset is `s − (t0 + t1)/2` within `±(t1 − t0)/2`. The round trip is measured on the
-    monotonic clock. A sample whose bounds do not overlap the current best one means a clock
-    stepped (ours or the server's): the older samples are then discarded.
+    monotonic clock, and each sample also anchors the server's time to the monotonic
+    clock. A sample whose bounds do not overlap the current best one, compared on the
+    monotonic clock, means the server's clock stepped: the older samples are then discarded.
+    A step of the local wall clock moves no sample's anchor and discards nothing.
     """
 
     def __init__(self, keep: int = 8) -> None:
@@ -153,11 +170,12 @@ class OffsetEstimator:
         """Record one request/response exchange and return its sample."""
         trip = timedelta(seconds=max(0.0, received_mono - sent_mono))
         offset = server - (sent_wall + trip / 2)
-        sample = OffsetSample(offset=offset, error=trip / 2, round_trip=trip)
+        mid = sent_mono + trip.total_seconds() / 2
+        sample = OffsetSample(offset, trip / 2, trip, server_at=server, mono_at=mid)
         with self._lock:
             best = self._best()
             slack = sample.error + best.error + _SLACK if best is not None else _SLACK
-            if best is not None and abs(sample.offset - best.offset) > slack:
+            if best is not None and abs(sample.mono_offset - best.mono_offset) > slack:
                 self._samples.clear()
             self._samples.append(sample)
         return sample
@@ -178,11 +196,20 @@ class OffsetEstimator:
 
 
 class ServerClock:
-    """Local wall time corrected by the estimated offset: the instant every screen agrees on."""
+    """The instant every screen agrees on: the server's time of the best sample carried
+    forward on the monotonic clock; the local wall clock only before the first sample."""
 
     def __init__(self, clock: Clock, estimator: OffsetEstimator) -> None:
         self.clock = clock
         self.estimator = estimator
 
     def now(self) -> datetime:
-        return self.clock.wall() + self.estimator.offset
+        best = self.estimator.best()
+        if best is None:
+            return self.clock.wall()
+        return best.server_time(self.clock.monotonic())
+
+    def correction(self) -> timedelta:
+        """Corrected minus local wall time: what a change log records to place a change on
+        the local clock's timeline."""
+        return self.now() - self.clock.wall()

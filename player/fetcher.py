@@ -20,12 +20,14 @@ from player.library import Library
 from player.manifest import AssetRef
 from player.protocol import MediaSource
 from player.state import SharedState
+from player.status import disk_free
 
 log = logging.getLogger(__name__)
 
 IDLE_S = 1.0  # a new manifest may arrive any moment: look again this often (cheap)
 REFUSED_RETRY_S = 600.0
 NO_ROOM_RETRY_S = 300.0
+DISK_SPARE_BYTES = 64 * 1024  # to spare before a download a full disk refused is retried
 INTEGRITY_STRIKES = 2  # a second bad download of the same asset: stop counting on it
 INTEGRITY_RETRY_S = 2.0  # first retry of bad bytes after 1-2 s, then doubling
 
@@ -57,8 +59,9 @@ class Fetcher:
         self._retry_at: dict[str, float] = {}
         self._strikes: dict[str, int] = {}
         self._no_room: set[str] = set()
-        # Of those, the ones the quota (not a full disk) kept out, and when.
+        # Of those, the ones the quota kept out, and the ones a full disk kept out, and when.
         self._over_quota: dict[str, float] = {}
+        self._disk_full: dict[str, float] = {}
         self._paused_until = clock.monotonic()
         self._paused_at_answer: int | None = None
 
@@ -93,6 +96,11 @@ class Fetcher:
                 protected = self._library.protected(now) if protected is None else protected
                 if self._cache.fits(ref.size - self._cache.part_bytes(ref.sha256), protected):
                     retry_at = mono
+            full_at = self._disk_full.get(ref.sha256)
+            if retry_at > mono and full_at is not None and mono - full_at >= IDLE_S:
+                # The disk may have been cleared: try again as soon as the bytes would fit.
+                if disk_free(self._cache.directory) > ref.size + DISK_SPARE_BYTES:
+                    retry_at = mono
             if retry_at > mono:
                 waits.append(retry_at - mono)
                 continue
@@ -110,7 +118,9 @@ class Fetcher:
             self._cache.fetch(ref, self._source, self._library.protected(now), self._progress)
         except CacheFull as exc:
             self._no_room.add(sha)
-            if not exc.disk:
+            if exc.disk:
+                self._disk_full[sha] = mono
+            else:
                 self._over_quota[sha] = mono
             self._set_aside(sha, mono + NO_ROOM_RETRY_S, f"no room for asset {sha[:12]}: {exc}")
         except IntegrityError as exc:
@@ -134,6 +144,7 @@ class Fetcher:
             self._strikes.pop(sha, None)
             self._no_room.discard(sha)
             self._over_quota.pop(sha, None)
+            self._disk_full.pop(sha, None)
             self._library.mark_available(sha)
             self._library.try_activate(self._server_clock.now())
             self._state.woken.set()  # an item waiting for this asset can be shown now

@@ -3,6 +3,10 @@
 Rows leave the queue only when the server has acknowledged them (`delete`). The queue is
 bounded per kind: beyond `max_rows` the oldest rows are dropped and counted, and the count
 (`dropped`) is reported in the player's status. Used from several threads behind one lock.
+
+A full disk must not stop the screen: a play that cannot be written is lost and counted
+(in memory) in `dropped`; a status error that cannot be written is held in memory and sent
+all the same, so the server hears that the disk is full.
 """
 
 from __future__ import annotations
@@ -33,6 +37,15 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
 
+def _cannot_write(exc: sqlite3.Error) -> bool:
+    """SQLite could not write: the disk (or the database's quota) is full, or the write
+    failed on the device."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:
+        return "disk is full" in str(exc)
+    return code & 0xFF in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
+
+
 @dataclass(frozen=True)
 class Entry:
     seq: int
@@ -59,6 +72,9 @@ class Journal:
                 if extra.exists():
                     os.replace(extra, aside.with_name(aside.name + suffix))
             self._db = self._connect(path)
+        self._lost = 0  # plays that could not be written (full disk)
+        self._held: dict[str, int] = {}  # status errors that could not be written ▸ seq < 0
+        self._held_seq = 0
         count = "SELECT COUNT(*) FROM queue WHERE kind = ?"
         self._counts: dict[Kind, int] = {
             kind: self._db.execute(count, (kind,)).fetchone()[0] for kind in KINDS
@@ -86,8 +102,24 @@ class Journal:
         with self._lock:
             self._db.close()
 
-    def append(self, kind: Kind, body: Any) -> None:
-        """Queue one row; drop (and count) the oldest of its kind beyond the bound."""
+    def append(self, kind: Kind, body: Any) -> bool:
+        """Queue one row; drop (and count) the oldest of its kind beyond the bound. False if
+        the row could not be written (a full disk): a play is then lost and counted."""
+        try:
+            self._insert(kind, body)
+        except sqlite3.OperationalError as exc:
+            if not _cannot_write(exc):
+                raise
+            if kind == "play":
+                with self._lock:
+                    self._lost += 1
+                    first = self._lost == 1
+                if first:
+                    log.warning("journal %s cannot be written (%s): plays are lost", self.path, exc)
+            return False
+        return True
+
+    def _insert(self, kind: Kind, body: Any) -> None:
         text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
         with self._lock, self._db:
             self._db.execute("BEGIN")
@@ -111,15 +143,23 @@ class Journal:
         )
 
     def append_error(self, message: str) -> bool:
-        """Queue a status error unless the same message is already waiting; True if queued."""
+        """Queue a status error unless the same message is already waiting; True if queued.
+        One that cannot be written is held in memory (the newest `max_errors`)."""
         with self._lock:
+            if message in self._held:
+                return False
             exists = self._db.execute(
                 "SELECT 1 FROM queue WHERE kind = 'error' AND body = ?",
                 (json.dumps(message, ensure_ascii=False),),
             ).fetchone()
         if exists:
             return False
-        self.append("error", message)
+        if not self.append("error", message):
+            with self._lock:
+                self._held_seq -= 1
+                self._held[message] = self._held_seq
+                while len(self._held) > self._limits["error"]:
+                    del self._held[next(iter(self._held))]
         return True
 
     def peek(self, kind: Kind, limit: int) -> list[Entry]:
@@ -128,12 +168,27 @@ class Journal:
             rows = self._db.execute(
                 "SELECT seq, body FROM queue WHERE kind = ? ORDER BY seq LIMIT ?", (kind, limit)
             ).fetchall()
-        return [Entry(seq, json.loads(body)) for seq, body in rows]
+            held = list(self._held.items()) if kind == "error" else []
+        entries = [Entry(seq, json.loads(body)) for seq, body in rows]
+        return (entries + [Entry(seq, message) for message, seq in held])[:limit]
 
     def delete(self, seqs: list[int], dropped: bool = False) -> None:
         """Remove acknowledged rows (or, with `dropped`, refused ones, which are counted)."""
+        with self._lock:
+            for message in [m for m, seq in self._held.items() if seq in seqs]:
+                del self._held[message]
+        seqs = [seq for seq in seqs if seq > 0]
         if not seqs:
             return
+        try:
+            self._delete(seqs, dropped)
+        except sqlite3.OperationalError as exc:
+            if not _cannot_write(exc):
+                raise
+            # The rows stay queued: sent again later, which the server takes once.
+            log.warning("journal %s cannot be written (%s)", self.path, exc)
+
+    def _delete(self, seqs: list[int], dropped: bool) -> None:
         with self._lock, self._db:
             self._db.execute("BEGIN")
             removed: dict[str, int] = {}
@@ -155,7 +210,8 @@ class Journal:
             return self._counts[kind]
 
     def dropped(self) -> int:
-        """Rows dropped since the journal was created (bound exceeded or refused by the server)."""
+        """Rows dropped since the journal was created (bound exceeded or refused by the
+        server), and plays this process could not write (a full disk)."""
         with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key = 'dropped'").fetchone()
-        return int(row[0]) if row else 0
+            return (int(row[0]) if row else 0) + self._lost

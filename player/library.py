@@ -105,7 +105,10 @@ class Library:
                 return False
             if missing and self._active is not None:
                 log.warning("activating manifest %s without %d assets", pending.etag, len(missing))
-            self._store.save(pending.body, pending.etag)
+            try:
+                self._store.save(pending.body, pending.etag)
+            except OSError as exc:  # a full disk: play it all the same, it is just not kept
+                log.warning("manifest %s not saved: %s", pending.manifest.version, exc)
             self._active, self._pending = pending, None
             log.info("manifest %s is active", pending.manifest.version)
         if self._on_activate is not None:

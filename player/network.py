@@ -140,9 +140,7 @@ class Network:
         except ServerRefused as exc:
             # A refused enrolment token, or a hardware id whose screen this player may not
             # take with it (409): pair by code, so an operator can decide.
-            if self._hello.enrol_token and (
-                isinstance(exc, EnrolmentRefused) or exc.status == 409
-            ):
+            if self._hello.enrol_token and (isinstance(exc, EnrolmentRefused) or exc.status == 409):
                 reason = exc.detail or exc.status
                 self._report(f"enrolment token refused ({reason}); pairing by code")
                 self._hello = replace(self._hello, enrol_token=None)

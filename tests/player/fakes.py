@@ -21,7 +21,7 @@ from typing import Any
 from PIL import Image
 
 from player.agent import Agent, Settings
-from player.clock import Clock, OffsetEstimator, SkewedClock, iso_ms
+from player.clock import Clock, OffsetEstimator, ServerClock, SkewedClock, iso_ms
 from player.display.headless import HeadlessDisplay
 from player.errors import (
     EnrolmentRefused,
@@ -290,7 +290,9 @@ class Rig:
             ),
             clock=self.clock,
             api=server,
-            display=HeadlessDisplay(size, data_dir, lambda: self.estimator.offset),
+            display=HeadlessDisplay(
+                size, data_dir, ServerClock(self.clock, self.estimator).correction
+            ),
             estimator=self.estimator,
             rng=random.Random(seed),
         )

@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
+from player import fetcher
 from player.clock import iso_ms
+from player.errors import CacheFull
 from player.manifest import parse_instant
 from player.network import ERROR_HOLD_S, EXIT_RESTART
 from tests.player.fakes import (
@@ -202,9 +204,13 @@ def test_offline_the_theme_day_still_changes_at_midnight(
     assert rig.agent.cache.assets() == {sha(A), sha(B), sha(C)}  # tomorrow's too
     server.down = True
     drive([rig], 600)
-    # Hours later, still offline: as a test moves a real player with its fake-time file.
+    # Hours later, still offline: both of the player's clocks move on, and a step of its
+    # wall clock on the way changes nothing.
     midnight = DAY0 + DAY
-    rig.clock.skew += midnight - timedelta(seconds=20) - rig.agent.server_clock.now()
+    server.clock.advance(
+        (midnight - timedelta(seconds=20) - rig.agent.server_clock.now()).total_seconds()
+    )
+    rig.clock.skew += timedelta(hours=-1)
     drive([rig], 40)
     switch = [c for c in rig.changes() if c[2] == "finance-day"]
     assert switch[0][0] == iso_ms(midnight) and switch[0][1] == sha(C)
@@ -475,3 +481,27 @@ def test_room_made_by_a_past_segment_is_used_at_once(server: FakeServer, make_ri
     assert rig.agent.cache.assets() == {sha(B), sha(C)}
     assert rig.agent.state.cache_shortage_bytes == 0
     assert {c[1] for c in rig.changes()[-2:]} <= {sha(B), sha(C)}
+
+
+def test_a_download_a_full_disk_refused_is_retried_once_there_is_room(
+    server: FakeServer, make_rig: MakeRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.publish(*week())
+    rig = paired(server, make_rig)
+    disk = {"full": True}
+    fetch = rig.agent.cache.fetch
+
+    def on_a_disk(ref: Any, *args: Any, **kw: Any) -> Any:
+        if disk["full"] and ref.sha256 == sha(C):
+            raise CacheFull(ref.size, f"disk full storing asset {ref.sha256[:12]}", disk=True)
+        return fetch(ref, *args, **kw)
+
+    monkeypatch.setattr(rig.agent.cache, "fetch", on_a_disk)
+    monkeypatch.setattr(fetcher, "disk_free", lambda _path: 0 if disk["full"] else 10**9)
+    drive([rig], 10)
+    assert rig.agent.cache.assets() == {sha(A), sha(B)}
+    assert rig.agent.state.cache_shortage_bytes == len(C)
+    disk["full"] = False  # room again (an operator cleared the disk)
+    drive([rig], 5)  # long before the 5 minutes a full disk sets a download aside for
+    assert rig.agent.cache.assets() == {sha(A), sha(B), sha(C)}
+    assert rig.agent.state.cache_shortage_bytes == 0

@@ -81,13 +81,38 @@ def test_only_the_last_samples_are_kept() -> None:
     assert best is not None and best.round_trip == timedelta(seconds=0.4)
 
 
-def test_a_clock_step_discards_the_samples_taken_before_it() -> None:
+def test_a_server_clock_step_discards_the_samples_taken_before_it() -> None:
     local = FakeClock(T)
     est = OffsetEstimator()
     exchange(est, local, T, 0.001, 0.001)  # excellent sample: offset 0
-    local.step_wall(timedelta(hours=1))  # NTP, an operator, or the fake-time file
-    exchange(est, local, T, 0.2, 0.2)  # worse round trip, but the only truth now
-    assert abs(est.offset + timedelta(hours=1)) < timedelta(milliseconds=250)
+    exchange(est, local, T + timedelta(hours=1), 0.2, 0.2)  # worse, but the only truth now
+    assert abs(est.offset - timedelta(hours=1)) < timedelta(milliseconds=250)
+    assert abs(ServerClock(local, est).now() - (T + timedelta(hours=1))) < timedelta(seconds=0.25)
+
+
+@pytest.mark.parametrize("step", [timedelta(hours=-1), timedelta(hours=1)])
+def test_a_local_wall_clock_step_does_not_move_the_corrected_time(step: timedelta) -> None:
+    local = FakeClock(T)
+    est = OffsetEstimator()
+    exchange(est, local, T, 0.001, 0.001)
+    corrected = ServerClock(local, est)
+    local.advance(10)
+    local.step_wall(step)  # NTP, an operator, a bad RTC, or the fake-time file
+    assert abs(corrected.now() - (T + timedelta(seconds=10))) <= timedelta(milliseconds=2)
+    assert abs(corrected.correction() + step) <= timedelta(milliseconds=2)
+    # The next exchange agrees with the anchored ones: nothing is discarded.
+    exchange(est, local, T + timedelta(seconds=10), 0.2, 0.2)
+    best = est.best()
+    assert best is not None and best.round_trip == timedelta(seconds=0.002)
+    local.advance(5)
+    assert abs(corrected.now() - (T + timedelta(seconds=15))) <= timedelta(milliseconds=2)
+
+
+def test_before_any_sample_the_corrected_time_is_the_local_wall_clock() -> None:
+    local = FakeClock(T)
+    corrected = ServerClock(local, OffsetEstimator())
+    local.step_wall(timedelta(hours=-1))
+    assert corrected.now() == T - timedelta(hours=1)
 
 
 def test_server_clock_cancels_a_skewed_local_clock() -> None:

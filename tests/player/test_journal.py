@@ -98,3 +98,37 @@ def test_a_damaged_file_is_set_aside_and_a_new_queue_started(tmp_path: Path) -> 
     journal.close()
     aside = [p.name for p in tmp_path.iterdir() if ".damaged-" in p.name]
     assert len(aside) == 1 and aside[0].startswith("journal.db.damaged-")
+
+
+def full(journal: Journal) -> None:
+    """The database may not grow by a page: SQLite answers SQLITE_FULL, as on a full disk."""
+    pages = journal._db.execute("PRAGMA page_count").fetchone()[0]
+    journal._db.execute(f"PRAGMA max_page_count = {pages}")
+
+
+def test_on_a_full_disk_plays_are_lost_and_counted_not_raised(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.db")
+    journal.append("play", event(0))
+    full(journal)
+    body = {**event(1), "padding": "x" * 20_000}  # more than the free room in the last page
+    assert journal.append("play", body) is False
+    assert journal.append("play", body) is False
+    assert [e.body["id"] for e in journal.peek("play", 10)] == ["e0"]
+    assert journal.count("play") == 1
+    assert journal.dropped() == 2
+    journal.close()
+
+
+def test_on_a_full_disk_errors_are_held_in_memory_and_sent(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.db")
+    journal.append_error("stored before")
+    full(journal)
+    message = "no room for asset 0ca06daa3208: disk full storing asset 0ca06daa3208 " + "x" * 9000
+    assert journal.append_error(message) is True
+    assert journal.append_error(message) is False  # held once, like a queued one
+    pending = journal.peek("error", 10)
+    assert [e.body for e in pending] == ["stored before", message]
+    journal.delete([e.seq for e in pending])  # delivered; the delete itself may not write
+    assert [e.body for e in journal.peek("error", 10)] in (["stored before"], [])
+    assert message not in [e.body for e in journal.peek("error", 10)]
+    journal.close()

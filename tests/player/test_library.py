@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -138,3 +139,17 @@ def test_an_activation_is_announced(tmp_path: Path) -> None:
     assert woken == [True]  # the playback loop looks at once, not at its next planned step
     library.offer(v2(), '"v2"', T0)
     assert woken == [True]  # pending: nothing to show yet
+
+
+def test_a_manifest_that_cannot_be_saved_still_plays(
+    parts: tuple[Library, Cache, ByteSource], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library, _, _ = parts
+
+    def disk_full(*_args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(library._store, "save", disk_full)
+    library.offer(v1(), '"v1"', T0)
+    assert library.active is not None and library.active.version == "v1"
+    assert not library._store.path.exists()  # not kept for a restart, and nothing half-written

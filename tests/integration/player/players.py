@@ -126,10 +126,13 @@ class PlayerProcess:
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
     _log: Any = field(default=None, repr=False)
+    # Where its output goes; by default in its data directory (a test that fills that
+    # directory's file system keeps the output elsewhere).
+    output: Path | None = None
 
     @property
     def log_path(self) -> Path:
-        return self.data_dir / "stderr.log"
+        return self.output or self.data_dir / "stderr.log"
 
     @property
     def cache_dir(self) -> Path:

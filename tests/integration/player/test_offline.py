@@ -1,4 +1,5 @@
-"""With the server gone the players go on playing, change theme day at local midnight, and
+"""With the server gone the players go on playing, change theme day at local midnight (on
+their monotonic clocks, carried forward from the server's time at their last poll), and
 pick up a new publish as soon as the server is back."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.integration.conftest import StartServer
+from tests.integration.conftest import ServerProcess, StartServer
 from tests.integration.player.conftest import ContentFor, StartPlayer
 from tests.integration.player.content import SHANGHAI, png, server_now
 from tests.integration.player.players import Change, PlayerProcess, floor_ms, wait_for
@@ -20,6 +21,23 @@ POLL_S = 2
 # process from its boundary: lockstep itself is measured in test_lockstep.py). A player
 # that missed the change would be a poll interval or a whole rotation out.
 LATE = timedelta(seconds=1)
+TO_MIDNIGHT = timedelta(seconds=12)  # the server's clock before it goes away
+
+
+def polled_since(server: ServerProcess, player: PlayerProcess, since: datetime) -> bool:
+    """The server has recorded a poll of `player` at or after `since` (its own clock)."""
+    from sqlalchemy import select
+
+    from server.screens.models import Screen
+
+    screen_id = player.screen_id()
+    if screen_id is None:
+        return False
+    with server.session() as session:
+        seen = session.scalar(select(Screen.last_seen_at).where(Screen.id == screen_id))
+    if seen is not None and seen.tzinfo is None:
+        seen = seen.replace(tzinfo=UTC)
+    return seen is not None and seen >= since
 
 
 def test_offline_players_keep_playing_change_day_at_midnight_and_catch_up(
@@ -58,10 +76,7 @@ def test_offline_players_keep_playing_change_day_at_midnight_and_catch_up(
     )
     content.publish(week)
     token = content.enrolment_token()
-    players = [
-        start_player(server.base_url, name, enrol_token=token, fake_time=True)
-        for name in ("p1", "p2")
-    ]
+    players = [start_player(server.base_url, name, enrol_token=token) for name in ("p1", "p2")]
 
     def describe() -> str:
         return "\n".join(p.log() for p in players)
@@ -78,6 +93,16 @@ def test_offline_players_keep_playing_change_day_at_midnight_and_catch_up(
 
     wait_for(lambda: all(ready(p) for p in players), "both players ready", describe=describe)
 
+    # The server's clock to shortly before midnight, and a poll of each player on it.
+    offset = midnight - TO_MIDNIGHT - datetime.now(UTC)
+    server.set_clock(offset)
+    wait_for(
+        lambda: all(polled_since(server, p, midnight - TO_MIDNIGHT) for p in players),
+        "a poll of each player on the server's new clock",
+        10,
+        describe,
+    )
+
     # The server goes away; the screens go on rotating today's posters.
     server.stop()
     before = [len(day(p, "day-1")) for p in players]
@@ -87,10 +112,7 @@ def test_offline_players_keep_playing_change_day_at_midnight_and_catch_up(
         describe=describe,
     )
 
-    # Their clocks reach local midnight (3 s before it, from the server's point of view).
-    shift = midnight - timedelta(seconds=3) - server_now(server)
-    for player in players:
-        player.shift_clock(shift)
+    # Midnight comes on their monotonic clocks, carried forward from the last poll.
     wait_for(lambda: all(day(p, "day-2") for p in players), "tomorrow's theme day", 20, describe)
     firsts: list[datetime] = []
     for player in players:
@@ -103,7 +125,7 @@ def test_offline_players_keep_playing_change_day_at_midnight_and_catch_up(
 
     # The server comes back, its clock where the players' are: tomorrow. A new publish
     # (a short notice over the theme day) reaches both before its effective instant.
-    server.set_clock(morning - real + shift)
+    server.set_clock(offset)
     server.start()
     notice = content.campaign(
         "Notice",
