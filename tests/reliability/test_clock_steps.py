@@ -32,7 +32,8 @@ from tests.integration.player.content import SHANGHAI, png, server_now
 from tests.integration.player.players import PlayerProcess, wait_for
 from tests.reliability.observer import observing
 
-pytestmark = pytest.mark.integration
+# Alone: other tests' load on the cores would be measured as the change's lateness.
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 LOCAL = ZoneInfo(SHANGHAI)
 POLL_S = 2
