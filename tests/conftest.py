@@ -47,9 +47,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         for backend in counts:
             if f"[{backend}" in report.nodeid or f"-{backend}]" in report.nodeid:
                 counts[backend] += 1
-    terminalreporter.write_line(
-        f"database tests passed: {counts['sqlite']} on SQLite, {counts['postgres']} on PostgreSQL"
-    )
+    if any(counts.values()):
+        terminalreporter.write_line(
+            f"database tests passed: {counts['sqlite']} on SQLite, "
+            f"{counts['postgres']} on PostgreSQL"
+        )
 
 
 def _settings_for(url: str, instance: Path):  # type: ignore[no-untyped-def]
