@@ -217,6 +217,11 @@ def test_editing_an_approved_campaigns_playlist_sends_it_back_to_draft_and_says_
         in page
     )
     assert "must be submitted and approved again" in page
+    # The desk says it too, to the approver who approved it.
+    sign_in(client, world["approver"].user.email)
+    desk = client.get("/desk").text
+    assert "Its playlist “week” was edited by op@city.test after review." in desk
+    token = sign_in(client, "op@city.test")
     client.post("/me/language", data={"csrf_token": token, "language": "zh_CN"})
     sign_in(client, "op@city.test", lang="zh_CN")
     chinese = client.get(f"/campaigns/{row.id}", headers={"Accept-Language": "zh-CN"}).text
