@@ -66,7 +66,11 @@ wall_times = st.builds(time, hours, st.sampled_from([0, 15, 30, 45]))
 
 
 @st.composite
-def rules_and_screen(draw: st.DrawFn) -> tuple[list[Rule], ScreenFacts, datetime, datetime]:
+def rules_and_screen(
+    draw: st.DrawFn, contested: bool = False
+) -> tuple[list[Rule], ScreenFacts, datetime, datetime]:
+    """Rules, a screen and an interval. `contested`: at least two rules reach the screen
+    and play all of the interval's first day, so that which one wins is what is tested."""
     base, base_zone = draw(st.sampled_from(BASE_DAYS))
     zones = st.one_of(st.just(base_zone), st.sampled_from(ZONES))
     screen = ScreenFacts(
@@ -82,14 +86,15 @@ def rules_and_screen(draw: st.DrawFn) -> tuple[list[Rule], ScreenFacts, datetime
         lambda minutes: anchor + timedelta(minutes=minutes), st.integers(-1440, 6 * 1440)
     )
     rules = []
-    for i in range(draw(st.integers(0, 6))):
-        first = base + timedelta(days=draw(st.integers(-2, 3)))
+    for i in range(draw(st.integers(2 if contested else 0, 6))):
+        rival = contested and i < 2  # reaches the screen, all day on `base` and the next
+        first = base + timedelta(days=0 if rival else draw(st.integers(-2, 3)))
         interval = None
-        if draw(st.integers(0, 9)) == 0:
+        if not rival and draw(st.integers(0, 9)) == 0:
             s = draw(instants)
             interval = (s, s + timedelta(minutes=draw(st.integers(1, 3 * 1440))))
-        live_from = draw(st.one_of(st.none(), instants))
-        live_until = draw(st.one_of(st.none(), instants))
+        live_from = None if rival else draw(st.one_of(st.none(), instants))
+        live_until = None if rival else draw(st.one_of(st.none(), instants))
         if live_from is not None and live_until is not None and live_until <= live_from:
             live_until = None
         rules.append(
@@ -98,19 +103,21 @@ def rules_and_screen(draw: st.DrawFn) -> tuple[list[Rule], ScreenFacts, datetime
                 playlist=draw(st.sampled_from(["p", "q", "r"])),
                 owner_org=draw(st.sampled_from([1, 2, 3, 4])),
                 targets=Targets(
-                    everyone=draw(st.booleans()),
+                    everyone=True if rival else draw(st.booleans()),
                     organisations=draw(st.frozensets(st.sampled_from([1, 2, 3, 4]), max_size=2)),
                     groups=draw(st.frozensets(st.sampled_from([10, 11, 12]), max_size=2)),
                     tags=draw(st.frozensets(st.sampled_from(["a", "b"]), max_size=1)),
                     screens=draw(st.frozensets(st.sampled_from([100, 101]), max_size=1)),
                 ),
                 first_date=first,
-                last_date=first + timedelta(days=draw(st.integers(0, 4))),
+                last_date=first + timedelta(days=draw(st.integers(1 if rival else 0, 4))),
                 timezone=draw(st.one_of(st.none(), zones)),
-                weekdays=draw(st.one_of(st.none(), st.frozensets(st.integers(0, 6), min_size=1))),
+                weekdays=None
+                if rival
+                else draw(st.one_of(st.none(), st.frozensets(st.integers(0, 6), min_size=1))),
                 windows=tuple(
                     DailyWindow(draw(wall_times), draw(wall_times))
-                    for _ in range(draw(st.integers(0, 2)))
+                    for _ in range(draw(st.integers(0, 0 if rival else 2)))
                 ),
                 interval=interval,
                 priority=draw(st.integers(0, 2)),
@@ -120,8 +127,12 @@ def rules_and_screen(draw: st.DrawFn) -> tuple[list[Rule], ScreenFacts, datetime
                 live_until=live_until,
             )
         )
-    start = anchor + timedelta(minutes=draw(st.integers(-720, 1440)))
-    end = start + timedelta(minutes=draw(st.integers(1, 4 * 1440)))
+    if contested:  # inside the rivals' two days, wherever their zones put them
+        start = anchor + timedelta(minutes=draw(st.integers(840, 1440)))
+        end = start + timedelta(minutes=draw(st.integers(60, 1440)))
+    else:
+        start = anchor + timedelta(minutes=draw(st.integers(-720, 1440)))
+        end = start + timedelta(minutes=draw(st.integers(1, 4 * 1440)))
     return rules, screen, start, end
 
 
@@ -180,6 +191,21 @@ def test_an_independent_grid_agrees_with_the_oracle(
 ) -> None:
     """Every minute across the interval and every rule boundary (by the oracle's own reading)
     one second either side: none of these points is one the engine chose."""
+    check_grid(oracle_at, oracle_boundaries, case)
+
+
+@GRID
+@given(rules_and_screen(contested=True))
+def test_an_independent_grid_agrees_with_the_oracle_where_rules_compete(
+    oracle_at: OracleAt, oracle_boundaries: Boundaries, case: tuple
+) -> None:
+    """The same grid where at least two rules reach the screen all day: which one wins (and
+    the rules it beat) is checked at every point. A fixed seed's plain cases seldom have
+    two rules on one screen at once."""
+    check_grid(oracle_at, oracle_boundaries, case)
+
+
+def check_grid(oracle_at: OracleAt, oracle_boundaries: Boundaries, case: tuple) -> None:
     rules, screen, start, end = case
     segments = timeline(rules, screen, start, end)
     grid = {start + timedelta(minutes=m) for m in range(int((end - start).total_seconds() // 60))}
