@@ -116,13 +116,11 @@ def free_port() -> int:
 
 def seed_server(instance: Path, env: dict[str, str], posters: int) -> str:
     """A published playlist of `posters` 5-second posters for everyone; an enrolment token."""
+    from benchmarks.seeding import publish_posters
     from server.accounts.organisations import create_organisation
     from server.assets.uploads import Author, MediaLimits, upload_image
-    from server.campaigns import workflow
-    from server.campaigns.models import Campaign, CampaignStatus, ScheduleEntry
     from server.config import load_settings
     from server.db import Database, make_engine
-    from server.playlists.models import Playlist, PlaylistItem
     from server.screens.enrolment import issue_enrolment_token
     from server.storage import make_store
 
@@ -142,41 +140,10 @@ def seed_server(instance: Path, env: dict[str, str], posters: int) -> str:
                 ).asset
                 for i in range(posters)
             ]
-            session.flush()
-            campaign = Campaign(
-                organisation_id=org.id,
-                name="Benchmark",
-                description="",
-                timezone="Asia/Shanghai",
-                start_date=now.date() - timedelta(days=1),
-                end_date=now.date() + timedelta(days=7),
-                targets={"everyone": True},
-                status=CampaignStatus.DRAFT,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(campaign)
-            session.flush()
-            playlist = Playlist(
-                organisation_id=org.id,
-                campaign_id=campaign.id,
-                name="bench",
-                description="",
-                is_default=False,
-                created_at=now,
-                updated_at=now,
-            )
-            playlist.items = [
-                PlaylistItem(position=i, asset_id=a.id, asset=a, duration_ms=5000)
-                for i, a in enumerate(assets)
-            ]
-            session.add(playlist)
-            session.flush()
-            campaign.entries.append(
-                ScheduleEntry(position=0, playlist_id=playlist.id, playlist=playlist)
-            )
-            session.flush()
-            publication = workflow.publish(session, campaign, workflow.SYSTEM, now, settings)
+            publication = publish_posters(
+                session, settings, org.id, assets, name="Benchmark", duration_ms=5000,
+                dates=(now.date() - timedelta(days=1), now.date() + timedelta(days=7)), now=now,
+            )  # fmt: skip
             _, token = issue_enrolment_token(
                 session,
                 org,

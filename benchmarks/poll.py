@@ -40,6 +40,7 @@ from flask import Flask, Response, request
 
 HERE = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.seeding
 MANIFEST = "/api/v1/player/manifest"
 BARE_ETAG = "0123456789abcdef0123456789abcdef"  # same length as a manifest ETag
 
@@ -224,13 +225,11 @@ def lua(path: Path, tokens: list[str], etags: list[str]) -> Path:
 
 def seed(env: dict[str, str], screens: int) -> list[str]:
     """A migrated database with a published campaign and `screens` paired screens."""
+    from benchmarks.seeding import publish_posters
     from server.accounts.organisations import create_organisation
     from server.auth.actors import DEVICE_TOKEN_PREFIX, token_digest
-    from server.campaigns import workflow
-    from server.campaigns.models import Campaign, CampaignStatus, ScheduleEntry
     from server.config import load_settings
     from server.db import Database, make_engine
-    from server.playlists.models import Playlist, PlaylistItem
     from server.screens.models import Screen
     from server.storage import make_store
 
@@ -255,34 +254,10 @@ def seed(env: dict[str, str], screens: int) -> list[str]:
             session, make_store(settings), org, png, name="poster.png", title="", now=now,
             limits=MediaLimits.from_settings(settings), author=Author(None, "benchmark"),
         ).asset
-        campaign = Campaign(
-            organisation_id=org.id,
-            name="Week",
-            description="",
-            timezone="Asia/Shanghai",
-            start_date=date(2000, 1, 1),
-            end_date=date(2099, 12, 31),
-            targets={"everyone": True},
-            status=CampaignStatus.DRAFT,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(campaign)
-        session.flush()
-        playlist = Playlist(
-            organisation_id=org.id,
-            campaign_id=campaign.id,
-            name="week",
-            description="",
-            is_default=False,
-            created_at=now,
-            updated_at=now,
-        )
-        playlist.items = [PlaylistItem(position=0, asset=asset, duration_ms=10_000)]
-        session.add(playlist)
-        session.flush()
-        campaign.entries.append(ScheduleEntry(position=0, playlist=playlist, targets={}))
-        workflow.publish(session, campaign, workflow.SYSTEM, now - timedelta(hours=1), settings)
+        publish_posters(
+            session, settings, org.id, [asset], name="Week", duration_ms=10_000,
+            dates=(date(2000, 1, 1), date(2099, 12, 31)), now=now - timedelta(hours=1),
+        )  # fmt: skip
         for i, token in enumerate(tokens):
             session.add(
                 Screen(

@@ -179,13 +179,11 @@ class Server:
 def seed(server: Server, posters: int, uses: int) -> tuple[str, datetime]:
     """A published playlist of `posters` posters for everyone, and an enrolment token for
     `uses` screens; the token and the instant the playlist takes effect."""
+    from benchmarks.seeding import publish_posters
     from server.accounts.organisations import create_organisation
     from server.assets.uploads import Author, MediaLimits, upload_image
-    from server.campaigns import workflow
-    from server.campaigns.models import Campaign, CampaignStatus, ScheduleEntry
     from server.config import load_settings
     from server.db import Database, make_engine
-    from server.playlists.models import Playlist, PlaylistItem
     from server.screens.enrolment import issue_enrolment_token
     from server.storage import make_store
 
@@ -212,40 +210,10 @@ def seed(server: Server, posters: int, uses: int) -> tuple[str, datetime]:
                 ).asset
                 for i in range(posters)
             ]
-            campaign = Campaign(
-                organisation_id=org.id,
-                name="Soak",
-                description="",
-                timezone="Asia/Shanghai",
-                start_date=now.date() - timedelta(days=1),
-                end_date=now.date() + timedelta(days=7),
-                targets={"everyone": True},
-                status=CampaignStatus.DRAFT,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(campaign)
-            session.flush()
-            playlist = Playlist(
-                organisation_id=org.id,
-                campaign_id=campaign.id,
-                name="soak",
-                description="",
-                is_default=False,
-                created_at=now,
-                updated_at=now,
-            )
-            playlist.items = [
-                PlaylistItem(position=i, asset_id=a.id, asset=a, duration_ms=POSTER_MS)
-                for i, a in enumerate(assets)
-            ]
-            session.add(playlist)
-            session.flush()
-            campaign.entries.append(
-                ScheduleEntry(position=0, playlist_id=playlist.id, playlist=playlist)
-            )
-            session.flush()
-            publication = workflow.publish(session, campaign, workflow.SYSTEM, now, settings)
+            publication = publish_posters(
+                session, settings, org.id, assets, name="Soak", duration_ms=POSTER_MS,
+                dates=(now.date() - timedelta(days=1), now.date() + timedelta(days=7)), now=now,
+            )  # fmt: skip
             _, token = issue_enrolment_token(
                 session,
                 org,
