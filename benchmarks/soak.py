@@ -28,6 +28,7 @@ Not run in CI (it takes half an hour); tests/benchmarks/test_soak.py runs it for
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import heapq
 import io
@@ -154,11 +155,9 @@ class Server:
             )
         deadline = time.monotonic() + 60
         while True:
-            try:
+            with contextlib.suppress(requests.RequestException):  # not listening yet
                 if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return
-            except requests.RequestException:
-                pass
             if time.monotonic() > deadline or self.process.poll() is not None:
                 raise RuntimeError(f"the server did not start:\n{self.log_path.read_text()}")
             time.sleep(0.1)
