@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import random
 import time as systime
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from tests.integration.conftest import ServerProcess, StartServer
 from tests.integration.player.conftest import ContentFor, StartPlayer
-from tests.integration.player.content import SHANGHAI, png, server_now
+from tests.integration.player.content import SHANGHAI, morning_in_shanghai, png
 from tests.integration.player.players import PlayerProcess, wait_for
 from tests.reliability.observer import observing
 
@@ -86,12 +86,7 @@ def test_wall_clock_steps_do_not_move_the_theme_day_change(
             "heartbeat_flush_s": 1,
         }
     )
-    real = datetime.now(UTC)
-    morning = datetime.combine(real.astimezone(LOCAL).date(), time(10), LOCAL)
-    server.set_clock(morning - real)
-    today = server_now(server).astimezone(LOCAL).date()
-    tomorrow = today + timedelta(days=1)
-    midnight = datetime.combine(tomorrow, time(0), LOCAL).astimezone(UTC)
+    today, tomorrow, midnight = morning_in_shanghai(server)
 
     content = content_for(server)
     red, blue = content.image(png(TODAY), "today.png"), content.image(png(TOMORROW), "tmrw.png")

@@ -8,8 +8,9 @@ import io
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 from PIL import Image
@@ -43,6 +44,17 @@ def server_now(server: ServerProcess) -> datetime:
     from server.clock import FileClock
 
     return FileClock(server.clock_file).now()
+
+
+def morning_in_shanghai(server: ServerProcess) -> tuple[date, date, datetime]:
+    """Run the server's clock from 10:00 today in Shanghai, whatever the real hour: (today,
+    tomorrow, the midnight between them as a UTC instant)."""
+    zone = ZoneInfo(SHANGHAI)
+    real = datetime.now(UTC)
+    server.set_clock(datetime.combine(real.astimezone(zone).date(), time(10), zone) - real)
+    today = server_now(server).astimezone(zone).date()
+    tomorrow = today + timedelta(days=1)
+    return today, tomorrow, datetime.combine(tomorrow, time(0), zone).astimezone(UTC)
 
 
 @dataclass

@@ -4,14 +4,14 @@ pick up a new publish as soon as the server is back."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.integration.conftest import ServerProcess, StartServer
 from tests.integration.player.conftest import ContentFor, StartPlayer
-from tests.integration.player.content import SHANGHAI, png, server_now
+from tests.integration.player.content import SHANGHAI, morning_in_shanghai, png
 from tests.integration.player.players import Change, PlayerProcess, floor_ms, wait_for
 
 pytestmark = pytest.mark.integration
@@ -51,13 +51,7 @@ def test_offline_players_keep_playing_change_day_at_midnight_and_catch_up(
             "heartbeat_flush_s": 1,
         }
     )
-    # The server's clock runs from 10:00 in Shanghai today, whatever the real hour.
-    real = datetime.now(UTC)
-    morning = datetime.combine(real.astimezone(LOCAL).date(), time(10), LOCAL)
-    server.set_clock(morning - real)
-    today = server_now(server).astimezone(LOCAL).date()
-    tomorrow = today + timedelta(days=1)
-    midnight = datetime.combine(tomorrow, time(0), LOCAL).astimezone(UTC)
+    today, tomorrow, midnight = morning_in_shanghai(server)
 
     content = content_for(server)
     red, green, blue, gold, white = (
