@@ -28,10 +28,14 @@ from server.config import Settings
 from server.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from server.playlists.models import Playlist
 
-__all__ = ["SYSTEM", "approve", "archive", "publish", "send_back", "submit"]
+__all__ = ["SYSTEM", "OwnSubmission", "approve", "archive", "publish", "send_back", "submit"]
 
 # The longest comment a campaign keeps as its reason for being a draft again.
 REASON_MAX = 300
+
+
+class OwnSubmission(Forbidden):
+    """An approver tried to approve what they submitted themselves."""
 
 
 def actor_id(actor: Actor) -> int | None:
@@ -93,7 +97,7 @@ def approve(session: Session, campaign: Campaign, actor: Actor, now: datetime) -
     actor.require(org_path(session, campaign), Role.APPROVER)
     _require_status(campaign, (CampaignStatus.SUBMITTED,), "approve")
     if campaign.submitted_by_id is not None and campaign.submitted_by_id == actor_id(actor):
-        raise Forbidden("nobody approves their own submission: another approver must")
+        raise OwnSubmission("nobody approves their own submission: another approver must")
     campaign.status = CampaignStatus.APPROVED
     campaign.approved_by_id = actor_id(actor)
     campaign.approved_snapshot = campaign_snapshot(campaign)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 
+from server.campaigns.workflow import OwnSubmission
 from server.errors import Conflict, FieldError, Forbidden, KnownError, ValidationFailed
 
 
@@ -35,9 +36,9 @@ def _fields(exc: KnownError) -> set[str]:
 
 
 def _said(exc: KnownError) -> str:
+    if isinstance(exc, OwnSubmission):
+        return _("Nobody approves their own submission: another approver must.")
     if isinstance(exc, Forbidden):
-        if "own submission" in (exc.detail or ""):
-            return _("Nobody approves their own submission: another approver must.")
         return _("Your role does not allow this here.")
     if isinstance(exc, Conflict):
         return _("The campaign is not in a state that allows this step.")
